@@ -1,0 +1,136 @@
+"""Baking: the trained fields turned into dense maps and textures, once.
+
+After baking, rendering never runs the model: for each layer a per-pixel map into its atlas
+(texel positions, ready for ``cv2.remap``), the layer shares of every pixel, and each atlas as an
+8-bit RGBA image (alpha: the part of the atlas that the video uses). These are exactly what
+``atlases`` writes and what ``render`` and ``export`` read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from neural_atlases.conventions import normalised_to_pixel
+from neural_atlases.io.images import atomic_write_path
+from neural_atlases.model.atlas_model import AtlasModel
+from neural_atlases.progress import ProgressFn
+
+BAKE_VERSION = 1
+
+
+@dataclass
+class Baked:
+    """Dense maps of a trained model.
+
+    ``maps[l]`` is ``[T, H, W, 2]`` float32: the atlas texel (x, y) that pixel (x, y, t) of layer
+    ``l`` reads. ``shares`` is ``[T, H, W, L + 1]`` float32, background first. ``atlases[l]`` is
+    ``[S_h, S_w, 4]`` uint8 RGBA.
+    """
+
+    maps: list[np.ndarray]
+    shares: np.ndarray
+    atlases: list[np.ndarray]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.maps)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(T, H, W)``."""
+        t, h, w = self.shares.shape[:3]
+        return t, h, w
+
+
+@torch.no_grad()
+def bake(model: AtlasModel, progress: ProgressFn | None = None) -> Baked:
+    """Evaluate every mapping and share at every pixel, and flatten every atlas."""
+    video = model.video
+    h, w = video.height, video.width
+    dev = model.shares.logits.device
+    ys, xs = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
+    x, y = xs.reshape(-1), ys.reshape(-1)
+    xy = model.normalise(torch.stack([x, y], -1).float())
+    maps = [np.empty((video.frames, h, w, 2), np.float32) for _ in range(model.num_layers)]
+    shares = np.empty((video.frames, h, w, model.num_layers), np.float32)
+    for t in range(video.frames):
+        tt = torch.full_like(x, t)
+        shares[t] = model.shares.at_pixels(x, y, tt).reshape(h, w, -1).cpu().numpy()
+        for layer, mapping in enumerate(model.mappings):
+            g = model.geometries[layer]
+            texel = normalised_to_pixel(mapping(xy, tt), g.atlas_height, g.atlas_width)
+            maps[layer][t] = texel.reshape(h, w, 2).cpu().numpy()
+        if progress:
+            progress(t + 1, video.frames)
+    atlases = []
+    for layer, atlas in enumerate(model.atlases):
+        rgb = (atlas.texture().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+        usage = atlas_usage(maps[layer], shares[..., layer], rgb.shape[:2])
+        atlases.append(np.concatenate([rgb, usage[..., None]], -1))
+    return Baked(maps, shares, atlases)
+
+
+def atlas_usage(
+    texel_map: np.ndarray,  # [T, H, W, 2]
+    share: np.ndarray,  # [T, H, W]
+    atlas_hw: tuple[int, int],
+    threshold: float = 0.5,
+) -> np.ndarray:
+    """Which texels the video shows (``[S_h, S_w]`` uint8, 255 = used): texels that a pixel
+    where the layer holds at least ``threshold`` of the colour lands next to."""
+    ah, aw = atlas_hw
+    used = np.zeros(ah * aw, bool)
+    sel = share > threshold
+    p = texel_map[sel]  # [N, 2]
+    for fx in (np.floor, np.ceil):
+        for fy in (np.floor, np.ceil):
+            xi = np.clip(fx(p[:, 0]).astype(np.int64), 0, aw - 1)
+            yi = np.clip(fy(p[:, 1]).astype(np.int64), 0, ah - 1)
+            used[yi * aw + xi] = True
+    used = used.reshape(ah, aw).astype(np.uint8) * 255
+    return cv2.dilate(used, np.ones((3, 3), np.uint8))
+
+
+def save_baked(baked: Baked, folder: Path, fingerprint: str) -> None:
+    """Write ``maps_L.npy``, ``shares.npy``, ``atlas_L.npy`` and ``baked.json`` (last, so a folder
+    without it, or with another fingerprint, is never trusted)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "baked.json").unlink(missing_ok=True)
+    for layer in range(baked.num_layers):
+        _save_npy(folder / f"maps_{layer}.npy", baked.maps[layer])
+        _save_npy(folder / f"atlas_{layer}.npy", baked.atlases[layer])
+    _save_npy(folder / "shares.npy", baked.shares)
+    meta = {"version": BAKE_VERSION, "fingerprint": fingerprint, "layers": baked.num_layers}
+    with atomic_write_path(folder / "baked.json") as tmp:
+        tmp.write_text(json.dumps(meta))
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_write_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def load_baked(folder: Path, fingerprint: str | None = None) -> Baked | None:
+    """The baked maps in ``folder``, or None when missing, stale or from another version."""
+    try:
+        meta = json.loads((folder / "baked.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get("version") != BAKE_VERSION or (
+        fingerprint is not None and meta.get("fingerprint") != fingerprint
+    ):
+        return None
+    try:
+        layers = int(meta["layers"])
+        maps = [np.load(folder / f"maps_{k}.npy", mmap_mode="r") for k in range(layers)]
+        atlases = [np.load(folder / f"atlas_{k}.npy") for k in range(layers)]
+        shares = np.load(folder / "shares.npy", mmap_mode="r")
+    except (OSError, ValueError, KeyError):
+        return None
+    return Baked(maps, shares, atlases)

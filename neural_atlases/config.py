@@ -1,0 +1,257 @@
+"""Configuration: frozen, nested dataclasses, one docstring per field.
+
+A user's JSON maps onto ``Config`` section by section (``{"train": {"steps": 2000}}``); a key that
+is not a field is an error that names the key and the nearest valid one. Presets are named
+instances (``PRESETS``); ``configs/*.json`` hold the same values for users to copy. The config in
+force is saved with every checkpoint (``to_dict``) and loading rebuilds the model from it
+(``from_dict``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neural_atlases.errors import UserError
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    flow: str = "dis"
+    """Optical flow backend: ``dis`` (OpenCV DIS, offline)."""
+    flow_preset: str = "medium"
+    """DIS preset: ``ultrafast``, ``fast`` or ``medium``."""
+    flow_gaps: tuple[int, ...] = (1, 2, 4, 8)
+    """Frame gaps for which forward and backward flow is computed; long gaps stop drift."""
+    flow_consistency_px: float = 1.0
+    """Forward and backward flow must agree within this many pixels to be used."""
+    foreground_class: str = "motion"
+    """How masks are made when the project has none: ``motion`` (class-agnostic motion)."""
+    refine_transforms: bool = True
+    """Refine each frame's global transform by direct image alignment against frame 0."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    model: str = "fast"
+    """``fast``: dense grids and per-frame global transforms (minutes on a CPU)."""
+    foreground_layers: int = 1
+    """Number of foreground layers (each with its own mapping and atlas)."""
+    atlas_scale: float = 1.0
+    """Atlas texels per pixel of frame 0."""
+    atlas_margin: int = 16
+    """Texels of margin around what the video shows, in every atlas."""
+    max_atlas_side: int = 4096
+    """No atlas side grows beyond this many texels."""
+    atlas_levels: int = 4
+    """Levels of each multi-resolution atlas texture (finest first, each half the one before)."""
+    background_motion: str = "homography"
+    """Global transform per frame of the background mapping: ``homography`` or ``affine``."""
+    foreground_motion: str = "affine"
+    """Global transform per frame of each foreground mapping: ``homography``, ``affine``, ``similarity``."""
+    residual_cells: tuple[int, ...] = (32, 8)
+    """Cell sizes in pixels of the per-frame residual grids added to each mapping (coarse first)."""
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    rgb: float = 5000.0
+    """Mean squared colour error of the reconstruction."""
+    gradient: float = 1000.0
+    """x and y finite differences of reconstruction vs frame."""
+    sparsity: float = 100.0
+    """Foreground atlas colour where alpha is small."""
+    rigidity: float = 1.0
+    """Local rigidity of every mapping (1-pixel Jacobians)."""
+    global_rigidity_background: float = 50.0
+    """Global rigidity of the background mapping, early steps only."""
+    global_rigidity_foreground: float = 5.0
+    """Global rigidity of the foreground mappings, early steps only."""
+    global_rigidity_px: int = 32
+    """Pixel distance of the global rigidity differences."""
+    global_rigidity_fraction: float = 0.1
+    """Part of training (by steps or time) during which global rigidity applies."""
+    flow: float = 5.0
+    """Flow-matched points land on the same atlas point (in pixels), weighted by the layer's share."""
+    alpha_flow: float = 50.0
+    """Flow-matched points have the same layer shares."""
+    bootstrap: float = 2000.0
+    """Binary cross-entropy of alpha against the masks, early part of training only."""
+    bootstrap_fraction: float = 0.3
+    """Part of training during which alpha bootstrapping applies."""
+    scribble: float = 10000.0
+    """Cross-entropy of layer shares against scribbles (several layers)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 20000
+    """Optimisation steps (``--max-minutes`` may stop earlier)."""
+    batch_size: int = 16384
+    """Random pixels per step."""
+    flow_batch_fraction: float = 0.5
+    """Share of the batch also used for the flow terms, per gap and direction drawn."""
+    lr_atlas: float = 0.02
+    """Adam learning rate of atlas textures."""
+    lr_transform: float = 1e-4
+    """Adam learning rate of the per-frame global transforms."""
+    lr_residual: float = 5e-4
+    """Adam learning rate of the mapping residual grids."""
+    lr_alpha: float = 0.1
+    """Adam learning rate of the alpha logits."""
+    lr_final_ratio: float = 0.05
+    """Learning rates decay (cosine) to this ratio at the end of training."""
+    eval_every: int = 1000
+    """Steps between evaluations (PSNR on a subset of frames)."""
+    checkpoint_every: int = 500
+    """Steps between checkpoints."""
+    seed: int = 0
+    """Random seed."""
+
+
+@dataclass(frozen=True)
+class Config:
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    """Flow, masks and initial transforms."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """The fields and their sizes."""
+    losses: LossConfig = field(default_factory=LossConfig)
+    """Loss weights and schedules."""
+    train: TrainConfig = field(default_factory=TrainConfig)
+    """Optimisation."""
+
+
+PRESETS: dict[str, Config] = {"single_layer": Config()}
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a config (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def _nearest(key: str, valid: list[str]) -> str:
+    match = difflib.get_close_matches(key, valid, n=1, cutoff=0.0)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise UserError(f"config: '{where or 'top level'}' must be an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            raise UserError(f"config: unknown key '{path}'{_nearest(key, names)}")
+        kwargs[key] = _coerce(hints[key], value, path)
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, path: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise UserError(f"config: '{path}' must be a list, got {value!r}")
+        (inner, _) = typing.get_args(hint)
+        return tuple(_coerce(inner, v, path) for v in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise UserError(f"config: '{path}' must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(f"config: '{path}' must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UserError(f"config: '{path}' must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise UserError(f"config: '{path}' must be a string, got {value!r}")
+        return value
+    return value
+
+
+def from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
+    """Build a config from a (possibly partial) dict; missing keys keep ``base``'s values."""
+    merged = _merge(to_dict(base or Config()), data, "")
+    config = _build(Config, merged, "")
+    validate(config)
+    return config
+
+
+def _merge(base: dict[str, Any], over: Any, where: str) -> dict[str, Any]:
+    if not isinstance(over, dict):
+        raise UserError(f"config: '{where or 'top level'}' must be an object, got {type(over).__name__}")
+    out = dict(base)
+    for key, value in over.items():
+        path = f"{where}.{key}" if where else key
+        if key not in base:
+            raise UserError(f"config: unknown key '{path}'{_nearest(key, list(base))}")
+        out[key] = _merge(base[key], value, path) if isinstance(base[key], dict) else value
+    return out
+
+
+def validate(config: Config) -> None:
+    """Check values that a type alone does not; raise ``UserError`` naming the key."""
+    checks = [
+        (config.model.model in ("fast",), "model.model", "fast"),
+        (config.model.foreground_layers >= 1, "model.foreground_layers", "an integer >= 1"),
+        (
+            config.model.background_motion in ("homography", "affine"),
+            "model.background_motion",
+            "homography or affine",
+        ),
+        (
+            config.model.foreground_motion in ("homography", "affine", "similarity"),
+            "model.foreground_motion",
+            "homography, affine or similarity",
+        ),
+        (config.model.atlas_levels >= 1, "model.atlas_levels", "an integer >= 1"),
+        (config.model.atlas_scale > 0, "model.atlas_scale", "a number > 0"),
+        (all(c >= 2 for c in config.model.residual_cells), "model.residual_cells", "cell sizes >= 2"),
+        (config.preprocess.flow in ("dis",), "preprocess.flow", "dis"),
+        (
+            config.preprocess.flow_preset in ("ultrafast", "fast", "medium"),
+            "preprocess.flow_preset",
+            "ultrafast, fast or medium",
+        ),
+        (
+            len(config.preprocess.flow_gaps) >= 1 and all(g >= 1 for g in config.preprocess.flow_gaps),
+            "preprocess.flow_gaps",
+            "a non-empty list of integers >= 1",
+        ),
+        (config.preprocess.foreground_class in ("motion",), "preprocess.foreground_class", "motion"),
+        (config.train.steps >= 1, "train.steps", "an integer >= 1"),
+        (config.train.batch_size >= 16, "train.batch_size", "an integer >= 16"),
+        (0 < config.train.flow_batch_fraction <= 1, "train.flow_batch_fraction", "in (0, 1]"),
+    ]
+    for ok, key, expected in checks:
+        if not ok:
+            raise UserError(f"config: '{key}' must be {expected}")
+
+
+def load_config(path: Path | None, base: Config | None = None) -> Config:
+    """Read a user's JSON config file onto ``base`` (the default preset when None)."""
+    if path is None:
+        return base or Config()
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise UserError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"config {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"config {path} must hold a JSON object")
+    return from_dict(data, base)

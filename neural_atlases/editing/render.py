@@ -1,0 +1,173 @@
+"""Rendering: edits in atlas space composited over the ORIGINAL frames (the paper's equations).
+
+For each layer, background first, the edit is read at the pixel's atlas position, its alpha is
+weighted by the layer's share of the pixel, and it is blended over the frame, so unedited pixels
+stay exactly as shot. Removing a layer replaces its share of each pixel by what the layers kept
+show there (from their atlases). ``reconstruct`` renders from the atlases alone.
+
+Edits are premultiplied RGBA, ``[S_h, S_w, 4]`` float32 in [0, 1] (premultiplied so bilinear reads
+at an edit's border fade it out instead of darkening it). ``edit_from_atlas`` derives one from an
+edited copy of an atlas or from an RGBA overlay.
+
+``render_frame_reference`` is the plain per-pixel formula in float64, kept beside the fast path and
+tested to agree with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from neural_atlases.baking.bake import Baked
+from neural_atlases.errors import UserError
+
+EDIT_TOLERANCE = 3
+"""Atlas texels whose colour differs from the original by more than this (of 255) are edited."""
+
+EditSource = Callable[[int], np.ndarray | None]
+"""A layer's edit for frame ``t``: premultiplied RGBA ``[S_h, S_w, 4]`` float32, or None."""
+
+
+def edit_from_atlas(original: np.ndarray, given: np.ndarray, name: str = "atlas") -> np.ndarray | None:
+    """The edit a user made to an atlas: premultiplied RGBA float32, or None if nothing changed.
+
+    ``original`` is the atlas as written (``[S_h, S_w, 4]`` uint8); ``given`` is an edited copy of
+    it, or an RGBA overlay of the same size (transparent where nothing is painted). A texel is
+    edited where the given colour differs from the original, with the given alpha as its opacity.
+    """
+    if given.shape[:2] != original.shape[:2]:
+        raise UserError(
+            f"{name} is {given.shape[1]}x{given.shape[0]} but the atlas it edits is "
+            f"{original.shape[1]}x{original.shape[0]}: edit a copy of the atlas that `atlases` wrote"
+        )
+    rgb = given[..., :3].astype(np.float32)
+    alpha = (
+        given[..., 3].astype(np.float32) / 255.0
+        if given.shape[2] == 4
+        else np.ones(given.shape[:2], np.float32)
+    )
+    differs = np.abs(rgb - original[..., :3].astype(np.float32)).max(-1) > EDIT_TOLERANCE
+    edit_alpha = alpha * differs
+    if not edit_alpha.any():
+        return None
+    return np.concatenate([rgb / 255.0 * edit_alpha[..., None], edit_alpha[..., None]], -1).astype(np.float32)
+
+
+def static_edit(edit: np.ndarray | None) -> EditSource:
+    """The same edit on every frame."""
+    return lambda t: edit
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What to render besides the edits."""
+
+    remove: frozenset[int] = field(default_factory=frozenset)
+    """Layers to remove (0 = background)."""
+    reconstruct: bool = False
+    """Render from the atlases alone instead of compositing over the original frames."""
+
+
+def _read(image: np.ndarray, texel_map: np.ndarray) -> np.ndarray:
+    """``image`` ``[S_h, S_w, C]`` read at ``texel_map`` ``[H, W, 2]`` (bilinear, border clamped)."""
+    return cv2.remap(image, texel_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _atlas_colours(baked: Baked) -> list[np.ndarray]:
+    return [a[..., :3].astype(np.float32) / 255.0 for a in baked.atlases]
+
+
+class Renderer:
+    """Renders frames of one baked project with a fixed set of edits and options."""
+
+    def __init__(
+        self, baked: Baked, edits: list[EditSource | None], options: RenderOptions = RenderOptions()
+    ):
+        if len(edits) != baked.num_layers:
+            raise ValueError(f"{len(edits)} edits for {baked.num_layers} layers")
+        bad = [k for k in options.remove if not 0 <= k < baked.num_layers]
+        if bad:
+            raise UserError(f"cannot remove layer {bad[0]}: the project has {baked.num_layers} layers")
+        if len(options.remove) == baked.num_layers:
+            raise UserError("cannot remove every layer")
+        self.baked = baked
+        self.edits = edits
+        self.options = options
+        self.colours = _atlas_colours(baked)
+        self.kept = [k for k in range(baked.num_layers) if k not in options.remove]
+
+    def frame(self, t: int, frame: np.ndarray) -> np.ndarray:
+        """Frame ``t`` rendered: ``frame`` is the original ``[H, W, 3]`` uint8; returns the same."""
+        b = self.baked
+        opts = self.options
+        shares = np.asarray(b.shares[t], dtype=np.float32)  # [H, W, L + 1]
+        edits = [e(t) if e is not None else None for e in self.edits]
+        if opts.reconstruct or opts.remove:
+            kept_total = np.maximum(shares[..., self.kept].sum(-1, keepdims=True), 1e-6)
+            below = np.zeros(frame.shape, np.float32)
+            for k in self.kept:
+                below += shares[..., k : k + 1] * _read(self.colours[k], np.asarray(b.maps[k][t]))
+            below /= kept_total
+            if opts.reconstruct:
+                out = below
+            else:
+                removed = 1.0 - shares[..., self.kept].sum(-1, keepdims=True)
+                out = frame.astype(np.float32) / 255.0
+                out += (below - out) * removed
+            shares = shares / kept_total
+        else:
+            out = frame.astype(np.float32) / 255.0
+        for k in self.kept:
+            edit = edits[k]
+            if edit is None:
+                continue
+            e = _read(edit, np.asarray(b.maps[k][t]))  # [H, W, 4] premultiplied
+            s = shares[..., k : k + 1]
+            out = out * (1.0 - e[..., 3:4] * s) + e[..., :3] * s
+        return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+    def frames(self, frames: np.ndarray) -> Iterator[np.ndarray]:
+        """Every frame rendered, in order."""
+        for t in range(frames.shape[0]):
+            yield self.frame(t, frames[t])
+
+
+def render_frame_reference(
+    t: int, frame: np.ndarray, baked: Baked, edits: list[np.ndarray | None], options: RenderOptions
+) -> np.ndarray:
+    """Plain reference: the paper's compositing, pixel by pixel in float64 (slow; tests only)."""
+    h, w = frame.shape[:2]
+    colours = _atlas_colours(baked)
+    kept = [k for k in range(baked.num_layers) if k not in options.remove]
+    out = np.empty((h, w, 3))
+
+    def bilinear(image: np.ndarray, p: np.ndarray) -> np.ndarray:
+        sh, sw = image.shape[:2]
+        x = min(max(p[0], 0.0), sw - 1.0)
+        y = min(max(p[1], 0.0), sh - 1.0)
+        x0, y0 = min(int(np.floor(x)), max(sw - 2, 0)), min(int(np.floor(y)), max(sh - 2, 0))
+        fx, fy = x - x0, y - y0
+        x1, y1 = min(x0 + 1, sw - 1), min(y0 + 1, sh - 1)
+        top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
+        bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
+        return (top * (1 - fy) + bottom * fy).astype(np.float64)
+
+    for y in range(h):
+        for x in range(w):
+            s = np.asarray(baked.shares[t, y, x], np.float64)
+            kept_total = max(s[kept].sum(), 1e-6)
+            c = frame[y, x].astype(np.float64) / 255.0
+            if options.reconstruct or options.remove:
+                below = sum(s[k] * bilinear(colours[k], baked.maps[k][t, y, x]) for k in kept) / kept_total
+                c = below if options.reconstruct else c + (below - c) * (1.0 - s[kept].sum())
+                s = s / kept_total
+            for k in kept:
+                if edits[k] is None:
+                    continue
+                e = bilinear(edits[k], baked.maps[k][t, y, x])
+                c = c * (1.0 - e[3] * s[k]) + e[:3] * s[k]
+            out[y, x] = c
+    return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

@@ -1,0 +1,278 @@
+"""Images and folders of frames.
+
+Frames are ``uint8`` ``[H, W, 3]`` RGB and a folder of frames reads as ``[T, H, W, 3]`` (see
+``neural_atlases.conventions``). Masks read as ``float32`` ``[H, W]`` in [0, 1], white = 1.
+Every reader accepts 8- and 16-bit, greyscale, palette, RGB and RGBA PNG and JPEG files; any
+problem with a file raises ``UserError`` naming it. Writers write to a temporary file in the same
+folder and rename it into place, so a reader never sees half an image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from neural_atlases.conventions import frame_file_name
+from neural_atlases.errors import UserError
+from neural_atlases.progress import ProgressFn
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+"""Suffixes of frame and mask files (compared case-insensitively)."""
+
+_PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+# -- reading one image ----------------------------------------------------------------------------
+def _open(path: str | os.PathLike) -> Image.Image:
+    """Open and fully decode an image, upright (EXIF orientation applied)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"image not found: {path}")
+    if not path.is_file():
+        raise UserError(f"not an image file: {path}")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            upright.load()
+            return upright
+    except Exception as e:  # PIL raises many types for bad files; all mean "cannot read this"
+        raise UserError(f"cannot read image {path}: {_reason(e)}") from e
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """Any PIL image -> ``[H, W, 3]`` uint8 (alpha dropped, 16-bit scaled to 8-bit)."""
+    if image.mode in _SIXTEEN_BIT_MODES:
+        grey = np.asarray(image).astype(np.float64)
+        grey = np.clip(np.round(grey / 257.0), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode == "F":
+        grey = np.clip(np.round(np.asarray(image, dtype=np.float64)), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as ``[H, W, 3]`` uint8 RGB.
+
+    Greyscale and palette images become RGB, alpha is dropped, 16-bit images are scaled to 8 bits.
+    A missing, unreadable or corrupt file raises ``UserError`` naming the path.
+    """
+    return _to_rgb(_open(path))
+
+
+def read_rgba(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as ``[H, W, 4]`` uint8 RGBA; an image without alpha gets alpha 255."""
+    image = _open(path)
+    if _has_alpha(image):
+        return np.asarray(image.convert("RGBA"), dtype=np.uint8).copy()
+    rgb = _to_rgb(image)
+    alpha = np.full(rgb.shape[:2] + (1,), 255, dtype=np.uint8)
+    return np.concatenate([rgb, alpha], axis=2)
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a mask as ``[H, W]`` float32 in [0, 1], white = 1.
+
+    Colour masks count by luminance (ITU-R 601 weights), 16-bit masks are divided by 65535, and
+    a mask with transparency is composited over black (so white strokes on a transparent canvas
+    work as well as white on black).
+    """
+    image = _open(path)
+    if image.mode in _SIXTEEN_BIT_MODES:
+        return (np.asarray(image).astype(np.float32) / 65535.0).clip(0.0, 1.0)
+    if image.mode == "F":
+        return (np.asarray(image, dtype=np.float32) / 255.0).clip(0.0, 1.0)
+    if image.mode == "1":
+        return np.asarray(image, dtype=np.float32)
+    if image.mode == "L":
+        return np.asarray(image, dtype=np.float32) / 255.0
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0  # [H, W, 4]
+    luminance = rgba[..., 0] * 0.299 + rgba[..., 1] * 0.587 + rgba[..., 2] * 0.114
+    return (luminance * rgba[..., 3]).clip(0.0, 1.0).astype(np.float32)
+
+
+# -- writing one image ----------------------------------------------------------------------------
+def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 95) -> None:
+    """Write ``[H, W, 3]`` or ``[H, W, 4]`` uint8, or ``[H, W]`` uint8/uint16, as PNG or JPEG.
+
+    The format follows the suffix (``.png``, ``.jpg``, ``.jpeg``); parent folders are created.
+    16-bit and RGBA images need ``.png``. The file is written under a temporary name in the same
+    folder and renamed into place. An unsupported suffix or an unwritable path raises
+    ``UserError`` naming the path; an array of the wrong shape or type raises ``ValueError``.
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    if array.dtype == np.uint16 and array.ndim == 2:
+        mode = "I;16"
+    elif array.dtype == np.uint8 and (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        mode = {2: "L", 3: "RGB", 4: "RGBA"}[array.ndim if array.ndim == 2 else array.shape[2]]
+    else:
+        raise ValueError(
+            f"write_image({path}): expected [H, W, 3|4] uint8 or [H, W] uint8/uint16, "
+            f"got {array.dtype} {list(array.shape)}"
+        )
+    suffix = path.suffix.lower()
+    fmt = _PIL_FORMATS.get(suffix)
+    if fmt is None:
+        raise UserError(f"cannot write {path}: unsupported image type {path.suffix!r} (use .png or .jpg)")
+    if fmt == "JPEG" and mode in ("I;16", "RGBA"):
+        kind = "16-bit" if mode == "I;16" else "RGBA"
+        raise UserError(f"cannot write {path}: JPEG cannot hold a {kind} image (use .png)")
+    image = Image.fromarray(np.ascontiguousarray(array))
+    options = {"quality": jpeg_quality} if fmt == "JPEG" else {}
+    with atomic_write_path(path) as tmp:
+        image.save(tmp, format=fmt, **options)
+
+
+@contextlib.contextmanager
+def atomic_write_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Give a temporary path beside ``path`` to write to; rename it onto ``path`` on success.
+
+    ``with atomic_write_path(p) as tmp: save(tmp)``. Creates the parent folders. On an exception
+    the temporary file is removed and ``path`` is left as it was. ``OSError`` (no permission, a
+    full disk) becomes ``UserError`` naming ``path``.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+        os.close(fd)
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or _reason(e)}") from e
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or _reason(e)}") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# -- folders of frames ----------------------------------------------------------------------------
+def _natural_key(name: str) -> tuple:
+    """Sort key putting ``frame2`` before ``frame10`` (zero-padded names sort as usual)."""
+    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
+
+
+def list_frame_files(folder: str | os.PathLike) -> list[Path]:
+    """Image files (``.jpg``, ``.jpeg``, ``.png``, any case) in ``folder``, sorted by name.
+
+    Names sort naturally (``f2.png`` before ``f10.png``; zero-padded names sort as plain text).
+    Hidden files (``.name``) and sub-folders are ignored. A missing folder raises ``UserError``.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise UserError(f"folder not found: {folder}")
+    if not folder.is_dir():
+        raise UserError(f"not a folder: {folder}")
+    files = [
+        p
+        for p in folder.iterdir()
+        if not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    ]
+    return sorted(files, key=lambda p: (_natural_key(p.name), p.name))
+
+
+def read_frames(folder: str | os.PathLike, progress: ProgressFn | None = None) -> np.ndarray:
+    """Read every frame in ``folder`` (see ``list_frame_files``) as ``[T, H, W, 3]`` uint8 RGB.
+
+    An empty folder, or a frame whose size differs from the first one's, raises ``UserError``.
+    """
+    files = list_frame_files(folder)
+    if not files:
+        raise UserError(f"no frames in {folder} (expected .jpg, .jpeg or .png files)")
+    first = read_image(files[0])
+    height, width = first.shape[:2]
+    frames = np.empty((len(files), height, width, 3), dtype=np.uint8)  # [T, H, W, 3]
+    frames[0] = first
+    if progress is not None:
+        progress(1, len(files))
+    for i, path in enumerate(files[1:], start=1):
+        image = read_image(path)
+        if image.shape[:2] != (height, width):
+            raise UserError(
+                f"{path}: size {image.shape[1]}x{image.shape[0]} differs from {files[0].name} "
+                f"({width}x{height}); all frames must have one size"
+            )
+        frames[i] = image
+        if progress is not None:
+            progress(i + 1, len(files))
+    return frames
+
+
+def read_masks(
+    folder: str | os.PathLike,
+    num_frames: int,
+    height: int,
+    width: int,
+    progress: ProgressFn | None = None,
+) -> np.ndarray:
+    """Read one mask per frame from ``folder`` as ``[T, H, W]`` float32 in [0, 1].
+
+    Masks pair with frames by sorted position. A different number of masks than ``num_frames``,
+    or a mask of a different size than ``width`` x ``height``, raises ``UserError`` saying which.
+    """
+    files = list_frame_files(folder)
+    if len(files) != num_frames:
+        raise UserError(
+            f"{folder}: {len(files)} mask file(s) for {num_frames} frames; need exactly one mask per frame"
+        )
+    masks = np.empty((num_frames, height, width), dtype=np.float32)  # [T, H, W]
+    for i, path in enumerate(files):
+        mask = read_mask(path)
+        if mask.shape != (height, width):
+            raise UserError(
+                f"{path}: mask size {mask.shape[1]}x{mask.shape[0]} differs from the frame size "
+                f"{width}x{height}"
+            )
+        masks[i] = mask
+        if progress is not None:
+            progress(i + 1, num_frames)
+    return masks
+
+
+def write_frames(
+    folder: str | os.PathLike,
+    frames: np.ndarray,
+    progress: ProgressFn | None = None,
+    suffix: str = ".png",
+) -> list[Path]:
+    """Write ``[T, H, W, 3]`` uint8 frames as ``folder/00000.png`` ... and return the paths.
+
+    Creates ``folder``; existing files of the same names are replaced, other files are left alone.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
+        raise ValueError(
+            f"write_frames: expected [T, H, W, 3] uint8, got {frames.dtype} {list(frames.shape)}"
+        )
+    folder = Path(folder)
+    paths = []
+    for i, frame in enumerate(frames):
+        path = folder / frame_file_name(i, suffix)
+        write_image(path, frame)
+        paths.append(path)
+        if progress is not None:
+            progress(i + 1, len(frames))
+    return paths

@@ -1,0 +1,269 @@
+"""The project folder: where a clip's input lives and where everything made from it goes.
+
+Layout (written down here once; every other module asks ``Project`` for its paths)::
+
+    projects/NAME/frames/00000.jpg ...   input frames (jpg or png, sorted by name)
+    projects/NAME/masks/00000.png ...    optional user masks, one per frame (white = foreground)
+    projects/NAME/scribbles/ ...         optional user scribbles
+    projects/NAME/results/...            everything the tool writes:
+        project.json                     fps, source video, size (``meta_path``)
+        log.txt                          (``log_path``)
+        cache/                           preprocessing caches, keyed by ``frames_fingerprint``
+        checkpoints/  evaluation/  atlases/  edited_atlases/  animated_atlases/
+        baked/  renders/  masks/
+
+The tool reads ``frames/``, ``masks/`` and ``scribbles/`` and never writes there, except
+``init_project``, which fills ``frames/`` from a video.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from neural_atlases.errors import UserError
+from neural_atlases.io.images import atomic_write_path, list_frame_files, write_frames
+from neural_atlases.io.video import read_video
+from neural_atlases.progress import ProgressFn
+
+PROJECTS_DIR = Path("projects")
+"""Where bare project names live, relative to the working directory."""
+
+
+def resolve_project(arg: str | os.PathLike, must_exist: bool = True) -> Path:
+    """The project folder that ``-p ARG`` means.
+
+    An existing folder path wins; otherwise a bare name (no ``/``) maps to ``./projects/NAME``.
+    With ``must_exist=False`` the folder need not exist yet (``init``): a bare name then maps to
+    ``./projects/NAME`` and anything else is taken as a path. A project that is not found raises
+    ``UserError`` saying where it was looked for.
+    """
+    text = os.fspath(arg)
+    if not text.strip():
+        raise UserError("empty project name: give a name under ./projects or a path to a folder")
+    as_path = Path(text).expanduser()
+    is_bare_name = len(Path(text).parts) == 1 and text not in (".", "..") and "/" not in text
+    under_projects = PROJECTS_DIR / text
+    if as_path.is_dir():
+        return as_path
+    if is_bare_name and under_projects.is_dir():
+        return under_projects
+    if as_path.exists():
+        raise UserError(f"project is not a folder: {as_path}")
+    if not must_exist:
+        return under_projects if is_bare_name else as_path
+    looked = [str(as_path)]
+    if is_bare_name:
+        looked.append(str(under_projects))
+    raise UserError(f"project not found: {text} (looked in {' and '.join(looked)})")
+
+
+@dataclass(frozen=True)
+class Project:
+    """Paths of one project folder (see the module docstring for the layout)."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def name(self) -> str:
+        return self.root.resolve().name
+
+    # -- user input (read only) -----------------------------------------------------------------
+    @property
+    def frames_dir(self) -> Path:
+        return self.root / "frames"
+
+    @property
+    def masks_dir(self) -> Path:
+        return self.root / "masks"
+
+    @property
+    def scribbles_dir(self) -> Path:
+        return self.root / "scribbles"
+
+    # -- tool output ----------------------------------------------------------------------------
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.results_dir / "cache"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.results_dir / "checkpoints"
+
+    @property
+    def evaluation_dir(self) -> Path:
+        return self.results_dir / "evaluation"
+
+    @property
+    def atlases_dir(self) -> Path:
+        return self.results_dir / "atlases"
+
+    @property
+    def edited_atlases_dir(self) -> Path:
+        return self.results_dir / "edited_atlases"
+
+    @property
+    def animated_atlases_dir(self) -> Path:
+        return self.results_dir / "animated_atlases"
+
+    @property
+    def baked_dir(self) -> Path:
+        return self.results_dir / "baked"
+
+    @property
+    def renders_dir(self) -> Path:
+        return self.results_dir / "renders"
+
+    @property
+    def masks_out_dir(self) -> Path:
+        return self.results_dir / "masks"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.results_dir / "project.json"
+
+    @property
+    def log_path(self) -> Path:
+        return self.results_dir / "log.txt"
+
+    # -- helpers --------------------------------------------------------------------------------
+    def frame_files(self) -> list[Path]:
+        """The input frame files, sorted (``UserError`` if ``frames/`` is missing)."""
+        return list_frame_files(self.frames_dir)
+
+    def has_user_masks(self) -> bool:
+        """Whether ``masks/`` exists and holds at least one image."""
+        return self.masks_dir.is_dir() and bool(list_frame_files(self.masks_dir))
+
+    def load_meta(self) -> dict:
+        """``results/project.json`` as a dict (``{}`` if there is none yet)."""
+        if not self.meta_path.exists():
+            return {}
+        try:
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"cannot read {self.meta_path}: {e}") from e
+        if not isinstance(meta, dict):
+            raise UserError(f"cannot read {self.meta_path}: expected a JSON object")
+        return meta
+
+    def save_meta(self, meta: dict) -> None:
+        """Replace ``results/project.json`` with ``meta`` (atomically)."""
+        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+        with atomic_write_path(self.meta_path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+
+    def update_meta(self, **values: object) -> dict:
+        """Set some keys of ``results/project.json``, keeping the others; returns the new dict."""
+        meta = self.load_meta()
+        meta.update(values)
+        self.save_meta(meta)
+        return meta
+
+    def fps(self, default: float = 30.0) -> float:
+        """The clip's frame rate from ``project.json``, or ``default`` if it does not say."""
+        value = self.load_meta().get("fps")
+        return float(value) if isinstance(value, (int, float)) and value > 0 else default
+
+
+def frames_fingerprint(project: Project | str | os.PathLike) -> str:
+    """A short hash of the input frames' names, sizes and modification times.
+
+    Cheap (no pixel is read); changes whenever a frame is added, removed, renamed or rewritten.
+    Caches store it and are rebuilt when it no longer matches.
+    """
+    if not isinstance(project, Project):
+        project = Project(Path(project))
+    digest = hashlib.sha256()
+    for path in project.frame_files():
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def init_project(
+    project_dir: str | os.PathLike,
+    video: str | os.PathLike,
+    size: tuple[int, int] | None = None,
+    frame_range: tuple[int, int | None] | None = None,
+    max_side: int | None = None,
+    overwrite: bool = False,
+    progress: ProgressFn | None = None,
+) -> Project:
+    """Make a project from a video: ``frames/00000.png ...`` and ``results/project.json``.
+
+    ``size`` (``(W, H)``), ``max_side`` and ``frame_range`` (``(start, end)``, end exclusive or
+    ``None``) are as in ``read_video``. A ``frames/`` folder that already holds files is replaced
+    only with ``overwrite=True``; otherwise ``UserError``. The video is read before anything is
+    touched, and the new frames are written to a temporary folder and swapped in, so a failure
+    leaves an existing project as it was. ``progress`` sees the decoding, then the writing.
+    """
+    project = Project(Path(project_dir))
+    video = Path(video)
+    if project.root.exists() and not project.root.is_dir():
+        raise UserError(f"project is not a folder: {project.root}")
+    frames_dir = project.frames_dir
+    if frames_dir.exists():
+        if not frames_dir.is_dir():
+            raise UserError(f"{frames_dir} is not a folder")
+        existing = [p for p in frames_dir.iterdir() if not p.name.startswith(".")]
+        if existing and not overwrite:
+            raise UserError(
+                f"{frames_dir} already holds {len(existing)} file(s); "
+                "refusing to overwrite them (use --overwrite to replace them)"
+            )
+    start, end = frame_range if frame_range is not None else (0, None)
+    frames, fps = read_video(video, size=size, start=start, end=end, max_side=max_side, progress=progress)
+
+    try:
+        project.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=project.root, prefix=".frames.tmp-"))
+    except OSError as e:
+        raise UserError(f"cannot create project {project.root}: {e.strerror or e}") from e
+    try:
+        write_frames(staging, frames, progress=progress)
+        if frames_dir.exists():
+            old = Path(tempfile.mkdtemp(dir=project.root, prefix=".frames.old-"))
+            try:
+                os.replace(frames_dir, old / "frames")
+            except OSError:
+                old.rmdir()
+                raise
+            try:
+                os.replace(staging, frames_dir)
+            except OSError:
+                os.replace(old / "frames", frames_dir)  # put the old frames back
+                old.rmdir()
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, frames_dir)
+    except OSError as e:
+        raise UserError(f"cannot write frames into {frames_dir}: {e.strerror or e}") from e
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+    height, width = frames.shape[1:3]
+    project.save_meta(
+        {
+            "fps": fps,
+            "source": str(video.resolve()),
+            "frame_range": [start, end],
+            "size": [int(width), int(height)],
+            "num_frames": int(len(frames)),
+        }
+    )
+    return project

@@ -1,0 +1,235 @@
+"""The layered atlas model: fields in, outputs and unweighted loss terms out.
+
+Layer 0 is the background, layer ``k + 1`` foreground ``k``. For a pixel ``p = (x, y, t)``:
+``c(p) = sum_l share_l(p) * C_l(M_l(p))``.
+
+``get_outputs(batch)`` evaluates the fields at a training batch; ``get_loss_dict`` turns the outputs
+into the paper's loss terms, unweighted (the trainer weighs them, in one place).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from neural_atlases.config import ModelConfig
+from neural_atlases.conventions import pixel_to_normalised, pixels_per_unit
+from neural_atlases.model import losses
+from neural_atlases.model.fields import AtlasField, MappingField, ShareField
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """Where a layer's atlas sits: its texel size and the nominal scale of its mapping."""
+
+    atlas_height: int
+    atlas_width: int
+    scale: float
+    """``d uv / d xy`` (normalised units) of a mapping that neither stretches nor shrinks."""
+
+
+@dataclass(frozen=True)
+class VideoShape:
+    """The size of the clip a model was built for."""
+
+    frames: int
+    height: int
+    width: int
+
+
+@dataclass
+class Batch:
+    """One training batch; all pixel coordinates are integers on the frame grid.
+
+    Base points ``[B]`` have their right and lower neighbours inside the frame; ``rgb*`` are the
+    frame colours there. Flow points ``[F]`` carry the position their flow lands on in frame
+    ``flow_t_next``. Rigid points ``[G]`` have neighbours ``rigid_step`` pixels right and down.
+    """
+
+    x: torch.Tensor  # [B] long
+    y: torch.Tensor  # [B] long
+    t: torch.Tensor  # [B] long
+    rgb: torch.Tensor  # [B, 3]
+    rgb_dx: torch.Tensor  # [B, 3] colour at (x + 1, y)
+    rgb_dy: torch.Tensor  # [B, 3] colour at (x, y + 1)
+    mask: torch.Tensor  # [B] bootstrap mask in [0, 1]
+    flow_x: torch.Tensor  # [F] long
+    flow_y: torch.Tensor  # [F] long
+    flow_t: torch.Tensor  # [F] long
+    flow_target: torch.Tensor  # [F, 2] pixel position in frame flow_t_next
+    flow_t_next: torch.Tensor  # [F] long
+    flow_weight: torch.Tensor  # [F] 1 where forward and backward flow agree
+    rigid_x: torch.Tensor | None = None  # [G] long
+    rigid_y: torch.Tensor | None = None  # [G] long
+    rigid_t: torch.Tensor | None = None  # [G] long
+    rigid_step: int = 0
+    scribble: torch.Tensor | None = None  # [B] long layer index, -1 where none
+
+
+class AtlasModel(nn.Module):
+    """Mappings, atlases and shares for one clip."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        video: VideoShape,
+        geometries: list[LayerGeometry],
+        transforms: torch.Tensor | None = None,  # [L + 1, T, 3, 3], normalised xy -> uv
+        share_logits: torch.Tensor | None = None,  # [T, H, W, L]
+    ) -> None:
+        super().__init__()
+        num_layers = config.foreground_layers + 1
+        if len(geometries) != num_layers:
+            raise ValueError(f"{len(geometries)} geometries for {num_layers} layers")
+        self.config = config
+        self.video = video
+        self.geometries = list(geometries)
+        hw = (video.height, video.width)
+        if transforms is None:
+            transforms = torch.eye(3).expand(num_layers, video.frames, 3, 3).clone()
+        if share_logits is None:
+            share_logits = torch.zeros(video.frames, *hw, config.foreground_layers)
+        residual_sizes = [
+            (max(2, -(-video.height // c) + 1), max(2, -(-video.width // c) + 1))
+            for c in config.residual_cells
+        ]
+        motions = [config.background_motion] + [config.foreground_motion] * config.foreground_layers
+        self.mappings = nn.ModuleList(
+            MappingField(transforms[i], hw, residual_sizes, g.scale, motions[i] == "homography")
+            for i, g in enumerate(geometries)
+        )
+        self.atlases = nn.ModuleList(
+            AtlasField(g.atlas_height, g.atlas_width, config.atlas_levels) for g in geometries
+        )
+        self.shares = ShareField(share_logits)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.geometries)
+
+    def meta(self) -> dict:
+        """What, beside the config and the weights, rebuilds this model (``from_meta``)."""
+        return {"video": asdict(self.video), "geometries": [asdict(g) for g in self.geometries]}
+
+    @classmethod
+    def from_meta(cls, config: ModelConfig, meta: dict) -> AtlasModel:
+        return cls(config, VideoShape(**meta["video"]), [LayerGeometry(**g) for g in meta["geometries"]])
+
+    # -- evaluation of the fields ------------------------------------------------------------
+
+    def normalise(self, xy_pixels: torch.Tensor) -> torch.Tensor:
+        """Pixel positions ``[N, 2]`` to normalised frame coordinates."""
+        return pixel_to_normalised(xy_pixels, self.video.height, self.video.width)
+
+    def pixel_units(self, layer: int) -> float:
+        """Frame pixels per atlas ``uv`` unit for a layer's nominal scale."""
+        return pixels_per_unit(self.video.height, self.video.width) / self.geometries[layer].scale
+
+    def reconstruct(self, xy: torch.Tensor, t: torch.Tensor, shares: torch.Tensor) -> torch.Tensor:
+        """``sum_l share_l * C_l(M_l(xy, t))``: ``[N, 3]``."""
+        out = 0.0
+        for layer in range(self.num_layers):
+            out = out + shares[:, layer : layer + 1] * self.atlases[layer](self.mappings[layer](xy, t))
+        return out
+
+    @torch.no_grad()
+    def render_frame(self, t: int) -> torch.Tensor:
+        """Reconstruction of frame ``t`` from the fields: ``[H, W, 3]``."""
+        h, w = self.video.height, self.video.width
+        dev = self.shares.logits.device
+        ys, xs = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
+        x, y = xs.reshape(-1), ys.reshape(-1)
+        tt = torch.full_like(x, t)
+        shares = self.shares.at_pixels(x, y, tt)
+        xy = self.normalise(torch.stack([x, y], -1).float())
+        return self.reconstruct(xy, tt, shares).reshape(h, w, 3)
+
+    # -- training ----------------------------------------------------------------------------
+
+    def get_outputs(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Fields evaluated at a batch. Keys: ``recon`` ``[3B, 3]`` (base, +x, +y), ``shares``
+        ``[3B, L+1]``, ``uv_l`` ``[3B, 2]`` and ``rgb_l`` ``[3B, 3]`` per layer, ``flow_uv_l`` and
+        ``flow_uv_next_l`` ``[F, 2]``, ``flow_shares`` and ``flow_shares_next`` ``[F, L+1]``,
+        ``rigid_uv_l`` ``[3G, 2]`` when the batch has rigid points."""
+        one = torch.ones_like(batch.x)
+        b, f = batch.x.shape[0], batch.flow_x.shape[0]
+        # every mapping is read once, at all points: [base, +x, +y | flow | flow target | rigid x3]
+        x = torch.cat([batch.x, batch.x + one, batch.x, batch.flow_x])
+        y = torch.cat([batch.y, batch.y, batch.y + one, batch.flow_y])
+        t = torch.cat([batch.t.repeat(3), batch.flow_t])
+        xy = self.normalise(torch.stack([x, y], -1).float())
+        shares = self.shares.at_pixels(x, y, t)  # [3B + F, L + 1]
+        target = self.normalise(batch.flow_target)
+        out: dict[str, torch.Tensor] = {
+            "shares": shares[: 3 * b],
+            "flow_shares": shares[3 * b :],
+            "flow_shares_next": self.shares.at_points(target, batch.flow_t_next),
+        }
+        all_xy, all_t = [xy, target], [t, batch.flow_t_next]
+        if batch.rigid_x is not None:
+            d = batch.rigid_step
+            rx = torch.cat([batch.rigid_x, batch.rigid_x + d, batch.rigid_x])
+            ry = torch.cat([batch.rigid_y, batch.rigid_y, batch.rigid_y + d])
+            all_xy.append(self.normalise(torch.stack([rx, ry], -1).float()))
+            all_t.append(batch.rigid_t.repeat(3))
+        all_xy_t, all_t_t = torch.cat(all_xy), torch.cat(all_t)
+        recon = 0.0
+        for layer in range(self.num_layers):
+            uv = self.mappings[layer](all_xy_t, all_t_t)
+            rgb = self.atlases[layer](uv[: 3 * b])
+            out[f"uv_{layer}"], out[f"rgb_{layer}"] = uv[: 3 * b], rgb
+            out[f"flow_uv_{layer}"] = uv[3 * b : 3 * b + f]
+            out[f"flow_uv_next_{layer}"] = uv[3 * b + f : 3 * b + 2 * f]
+            if batch.rigid_x is not None:
+                out[f"rigid_uv_{layer}"] = uv[3 * b + 2 * f :]
+            recon = recon + out["shares"][:, layer : layer + 1] * rgb
+        out["recon"] = recon
+        return out
+
+    def _jacobian(self, uv3: torch.Tensor, layer: int, step_px: float) -> torch.Tensor:
+        """Jacobian ``[N, 2, 2]`` from ``[3N, 2]`` (p, p + x, p + y), in units where an
+        isometry at the layer's nominal scale is a rotation."""
+        uv, uv_dx, uv_dy = uv3.chunk(3)
+        return losses.finite_difference_jacobian(uv, uv_dx, uv_dy, step_px / self.pixel_units(layer))
+
+    def get_loss_dict(self, out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
+        """Unweighted loss terms. ``global_rigidity_*`` only when the batch has rigid points,
+        ``scribble`` only when it has scribbles."""
+        recon, recon_dx, recon_dy = out["recon"].chunk(3)
+        terms = {
+            "rgb": losses.rgb_loss(out["recon"], torch.cat([batch.rgb, batch.rgb_dx, batch.rgb_dy])),
+            "gradient": losses.gradient_loss(
+                recon_dx - recon, batch.rgb_dx - batch.rgb, recon_dy - recon, batch.rgb_dy - batch.rgb
+            ),
+        }
+        shares = out["shares"].chunk(3)[0]  # [B, L + 1]
+        terms["sparsity"] = sum(
+            losses.sparsity_loss(out[f"rgb_{k}"].chunk(3)[0], shares[:, k]) for k in range(1, self.num_layers)
+        )
+        terms["rigidity"] = sum(
+            losses.rigidity_loss(self._jacobian(out[f"uv_{k}"], k, 1.0)) for k in range(self.num_layers)
+        )
+        flow_shares = out["flow_shares"]
+        terms["flow"] = sum(
+            losses.flow_loss(
+                out[f"flow_uv_{k}"] * self.pixel_units(k),
+                out[f"flow_uv_next_{k}"] * self.pixel_units(k),
+                batch.flow_weight * flow_shares[:, k],
+            )
+            for k in range(self.num_layers)
+        )
+        terms["alpha_flow"] = losses.alpha_flow_loss(flow_shares, out["flow_shares_next"], batch.flow_weight)
+        terms["bootstrap"] = losses.bootstrap_loss(1.0 - shares[:, 0], batch.mask)
+        if batch.rigid_x is not None:
+            terms["global_rigidity_background"] = losses.rigidity_loss(
+                self._jacobian(out["rigid_uv_0"], 0, float(batch.rigid_step))
+            )
+            terms["global_rigidity_foreground"] = sum(
+                losses.rigidity_loss(self._jacobian(out[f"rigid_uv_{k}"], k, float(batch.rigid_step)))
+                for k in range(1, self.num_layers)
+            )
+        if batch.scribble is not None:
+            terms["scribble"] = losses.scribble_loss(shares, batch.scribble)
+        return terms

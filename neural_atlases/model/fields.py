@@ -1,0 +1,119 @@
+"""The fast model's fields: a mapping per layer, an atlas per layer, and the layer shares.
+
+A field is only a network (here: grids and transforms); the model in ``atlas_model`` owns them.
+All coordinates are normalised (``conventions``): frame points ``xy`` ``[N, 2]`` with frame
+indices ``t`` ``[N]``, atlas points ``uv`` ``[N, 2]``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from neural_atlases.conventions import layer_shares, uv_to_grid
+from neural_atlases.model.grids import sample_image, sample_video, texel_pyramid_sizes
+
+
+class MappingField(nn.Module):
+    """``M(x, y, t) -> uv``: a global transform per frame plus a smooth per-frame residual.
+
+    ``uv = H_t (x, y, 1)`` (projective division) ``+ scale * sum_k R_k(x, y, t)``, where ``H_t`` is
+    a ``3 x 3`` matrix per frame (its last row fixed to ``(0, 0, 1)`` unless ``projective``) and each
+    ``R_k`` a ``[T, h_k, w_k, 2]`` grid, zero at the start. ``scale`` is the layer's nominal
+    ``d uv / d xy``, so the residual is in frame units.
+    """
+
+    def __init__(
+        self,
+        transforms: torch.Tensor,  # [T, 3, 3]
+        frame_hw: tuple[int, int],
+        residual_sizes: list[tuple[int, int]],
+        scale: float,
+        projective: bool,
+    ) -> None:
+        super().__init__()
+        transforms = transforms / transforms[:, 2:3, 2:3]
+        self.frame_hw = frame_hw
+        self.scale = scale
+        self.affine = nn.Parameter(transforms[:, :2, :].clone())  # [T, 2, 3]
+        perspective = transforms[:, 2, :2].clone() if projective else torch.zeros_like(transforms[:, 2, :2])
+        self.perspective = nn.Parameter(perspective, requires_grad=projective)  # [T, 2]
+        num_frames = transforms.shape[0]
+        self.residuals = nn.ParameterList(
+            [nn.Parameter(torch.zeros(num_frames, h, w, 2)) for h, w in residual_sizes]
+        )
+
+    def matrices(self) -> torch.Tensor:
+        """The per-frame global transforms ``[T, 3, 3]``."""
+        ones = torch.ones_like(self.perspective[:, :1])
+        last = torch.cat([self.perspective, ones], dim=1)[:, None]  # [T, 1, 3]
+        return torch.cat([self.affine, last], dim=1)
+
+    def global_part(self, xy: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """``H_t (x, y, 1)`` after projective division: ``[N, 2]``."""
+        m = self.matrices().index_select(0, t)  # [N, 3, 3]
+        p = torch.baddbmm(m[:, :, 2:], m[:, :, :2], xy[:, :, None])[:, :, 0]  # [N, 3]
+        return p[:, :2] / p[:, 2:]
+
+    def forward(self, xy: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        uv = self.global_part(xy, t)
+        for grid in self.residuals:
+            uv = uv + self.scale * sample_video(grid, xy, t, self.frame_hw)
+        return uv
+
+
+class AtlasField(nn.Module):
+    """``C(uv) -> rgb``: a multi-resolution texture, the sum of bilinear reads of every level.
+
+    Coarse levels carry gradients far; the finest holds the detail. ``texture()`` flattens the
+    levels into one image at the finest resolution (what ``atlases`` writes and ``render`` reads).
+    """
+
+    def __init__(self, height: int, width: int, levels: int) -> None:
+        super().__init__()
+        self.size = (height, width)
+        sizes = texel_pyramid_sizes(height, width, levels)
+        self.levels = nn.ParameterList([nn.Parameter(torch.zeros(h, w, 3)) for h, w in sizes])
+
+    def forward(self, uv: torch.Tensor) -> torch.Tensor:
+        grid = uv_to_grid(uv, *self.size)
+        out = sample_image(self.levels[0], grid)
+        for level in self.levels[1:]:
+            out = out + sample_image(level, grid)
+        return out  # [N, 3]
+
+    def texture(self) -> torch.Tensor:
+        """The flattened texture ``[S_h, S_w, 3]``."""
+        out = self.levels[0]
+        for level in self.levels[1:]:
+            up = nn.functional.interpolate(
+                level.permute(2, 0, 1)[None], size=self.size, mode="bilinear", align_corners=True
+            )
+            out = out + up[0].permute(1, 2, 0)
+        return out
+
+
+class ShareField(nn.Module):
+    """Each layer's share of each pixel, from a full-resolution table of logits.
+
+    ``logits`` is ``[T, H, W, L]`` (one channel per foreground layer); ``conventions.layer_shares``
+    turns them into ``[N, L + 1]`` shares, background first.
+    """
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = nn.Parameter(logits)  # [T, H, W, L]
+
+    @property
+    def frame_hw(self) -> tuple[int, int]:
+        return self.logits.shape[1], self.logits.shape[2]
+
+    def at_pixels(self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Shares ``[N, L + 1]`` at integer pixels ``x, y, t`` ``[N]``."""
+        _, height, width, num_layers = self.logits.shape
+        flat = (t * height + y) * width + x
+        return layer_shares(self.logits.reshape(-1, num_layers).index_select(0, flat))
+
+    def at_points(self, xy: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Shares ``[N, L + 1]`` at normalised points between pixels (bilinear in the logits)."""
+        return layer_shares(sample_video(self.logits, xy, t, self.frame_hw))

@@ -1,0 +1,157 @@
+"""Everything training needs from a project, computed once and cached.
+
+Frames are read from ``frames/``; optical flow (forward and backward, every configured gap) and
+its consistency masks, the foreground masks (the user's, or motion masks) and each layer's
+per-frame global transforms are cached under ``results/cache`` with a fingerprint of the frames
+and the settings, and rebuilt when either changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from neural_atlases.config import Config
+from neural_atlases.conventions import frame_file_name
+from neural_atlases.io.cache import cache_key, cached
+from neural_atlases.io.images import read_frames, read_masks, write_image
+from neural_atlases.io.project import Project, frames_fingerprint
+from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
+from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
+from neural_atlases.preprocess.transforms import layer_transforms, refine_to_reference
+from neural_atlases.progress import Progress
+from neural_atlases.training.sampler import FlowField
+
+
+@dataclass
+class Prepared:
+    """The inputs of training, all for the same frames."""
+
+    frames: np.ndarray  # [T, H, W, 3] uint8
+    masks: np.ndarray  # [T, H, W] float32, 1 = foreground
+    flows: list[FlowField]
+    transforms: np.ndarray  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, background first
+    fingerprint: str
+
+
+def _flow_options(config: Config) -> FlowOptions:
+    pc = config.preprocess
+    return FlowOptions(preset=pc.flow_preset, consistency_px=pc.flow_consistency_px)
+
+
+def _stage(description: str, total: int) -> Progress:
+    return Progress(total, description, unit="frame")
+
+
+def prepare(project: Project, config: Config) -> Prepared:
+    """Read the frames and compute (or load) flow, masks and transforms."""
+    with _stage("reading frames", len(project.frame_files())) as bar:
+        frames = read_frames(project.frames_dir, progress=bar.callback())
+    num_frames = frames.shape[0]
+    frames_id = frames_fingerprint(project)
+    flow_opts = _flow_options(config)
+    flows = []
+    for gap in config.preprocess.flow_gaps:
+        if gap >= num_frames:
+            continue
+        key = cache_key(frames=frames_id, gap=gap, flow=asdict(flow_opts), backend=config.preprocess.flow)
+        flows.append(_flow(project, frames, gap, flow_opts, key))
+    masks, mask_id = _masks(project, frames, flows, frames_id)
+    transforms = _transforms(project, config, frames, flows, masks, mask_id)
+    fingerprint = hashlib.sha256(cache_key(frames=frames_id, masks=mask_id).encode()).hexdigest()[:16]
+    return Prepared(frames, masks, flows, transforms, fingerprint)
+
+
+def _flow(project: Project, frames: np.ndarray, gap: int, options: FlowOptions, key: str) -> FlowField:
+    def compute() -> dict[str, np.ndarray]:
+        with _stage(f"optical flow, gap {gap}", frames.shape[0] - gap) as bar:
+            fw, bw = compute_flows(frames, gap, options, progress=bar.callback())
+        return {
+            "forward": fw,
+            "backward": bw,
+            "forward_valid": consistency_mask(fw, bw, options.consistency_px),
+            "backward_valid": consistency_mask(bw, fw, options.consistency_px),
+        }
+
+    data = cached(project.cache_dir / f"flow_gap{gap}.npz", key, compute)
+    return FlowField(gap, data["forward"], data["backward"], data["forward_valid"], data["backward_valid"])
+
+
+def _masks(
+    project: Project, frames: np.ndarray, flows: list[FlowField], frames_id: str
+) -> tuple[np.ndarray, str]:
+    """The user's masks when the project has them, else motion masks (written to results/masks)."""
+    num_frames, height, width = frames.shape[:3]
+    if project.has_user_masks():
+        with _stage("reading masks", num_frames) as bar:
+            masks = read_masks(project.masks_dir, num_frames, height, width, progress=bar.callback())
+        digest = hashlib.sha256(np.ascontiguousarray(masks).tobytes()).hexdigest()[:16]
+        return masks.astype(np.float32), f"user:{digest}"
+    if not flows:  # a one-frame clip has no motion: no foreground
+        return np.zeros((num_frames, height, width), np.float32), "none"
+    options = MotionMaskOptions()
+    key = cache_key(frames=frames_id, masks="motion", options=asdict(options), gap=flows[0].gap)
+
+    def compute() -> dict[str, np.ndarray]:
+        with _stage("motion masks", num_frames) as bar:
+            masks = motion_masks(
+                frames, flows[0].forward, flows[0].backward, options, progress=bar.callback()
+            )
+        for t in range(num_frames):
+            write_image(project.masks_out_dir / frame_file_name(t), (masks[t] > 0.5).astype(np.uint8) * 255)
+        return {"masks": masks.astype(np.float32)}
+
+    data = cached(project.cache_dir / "masks.npz", key, compute)
+    return data["masks"], f"motion:{key}"
+
+
+def _transforms(
+    project: Project,
+    config: Config,
+    frames: np.ndarray,
+    flows: list[FlowField],
+    masks: np.ndarray,
+    mask_id: str,
+) -> np.ndarray:
+    """Per-layer frame-t -> frame-0 pixel transforms ``[L + 1, T, 3, 3]``."""
+    mc = config.model
+    num_frames = frames.shape[0]
+    layers = mc.foreground_layers + 1
+    if not flows or flows[0].gap != 1:
+        return np.tile(np.eye(3), (layers, num_frames, 1, 1))
+    key = cache_key(
+        masks=mask_id,
+        bg=mc.background_motion,
+        fg=mc.foreground_motion,
+        refine=config.preprocess.refine_transforms,
+        flow=flows[0].forward.shape,
+        frames=frames_fingerprint(project),
+    )
+
+    def compute() -> dict[str, np.ndarray]:
+        f = flows[0]
+        weights = [1.0 - masks] + [masks] * mc.foreground_layers
+        models = [mc.background_motion] + [mc.foreground_motion] * mc.foreground_layers
+        out = []
+        for layer, (weight, model) in enumerate(zip(weights, models, strict=True)):
+            name = "background" if layer == 0 else f"foreground {layer - 1}"
+            with _stage(f"{name} motion", num_frames - 1) as bar:
+                chained = layer_transforms(
+                    frames,
+                    f.forward,
+                    f.backward,
+                    f.forward_valid,
+                    f.backward_valid,
+                    weight,
+                    model,
+                    progress=bar.callback(),
+                )
+            if config.preprocess.refine_transforms:
+                with _stage(f"{name} alignment", num_frames - 1) as bar:
+                    chained = refine_to_reference(frames, chained, weight, model, progress=bar.callback())
+            out.append(chained)
+        return {"transforms": np.stack(out)}
+
+    return cached(project.cache_dir / "transforms.npz", key, compute)["transforms"]

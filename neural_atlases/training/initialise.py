@@ -1,0 +1,169 @@
+"""The model's starting point: atlases placed and filled before the first step.
+
+Each layer's per-frame transform (frame ``t`` pixels -> frame 0 pixels, from the flow) fixes where
+its content lands; the atlas is sized to hold all of it, and filled by averaging the frames
+through the transforms (METHOD.md: 30 dB before any training). Shares start from the masks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from neural_atlases.config import ModelConfig
+from neural_atlases.conventions import pixels_per_unit, unsquash_alpha
+from neural_atlases.model.atlas_model import AtlasModel, LayerGeometry, VideoShape
+
+
+def _apply(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Points ``[N, 2]`` through a homography ``[3, 3]``."""
+    p = xy @ h[:2, :2].T + h[:2, 2]
+    return p / (xy @ h[2, :2] + h[2, 2])[:, None]
+
+
+def pixel_to_normalised_matrix(height: int, width: int) -> np.ndarray:
+    """``[3, 3]`` taking pixel coordinates to normalised ones (``conventions``), as a matrix."""
+    s = 1.0 / pixels_per_unit(height, width)
+    return np.array([[s, 0, -(width - 1) / 2 * s], [0, s, -(height - 1) / 2 * s], [0, 0, 1.0]])
+
+
+def content_box(
+    transforms: np.ndarray,  # [T, 3, 3] frame t pixels -> frame 0 pixels
+    weights: np.ndarray,  # [T, H, W] which pixels belong to the layer
+    stride: int = 4,
+) -> tuple[float, float, float, float]:
+    """Bounding box ``(x0, y0, x1, y1)`` in frame-0 pixels of the layer's pixels over the clip."""
+    num_frames, height, width = weights.shape
+    ys, xs = np.mgrid[0:height:stride, 0:width:stride]
+    ys = np.concatenate([ys.ravel(), [0, 0, height - 1, height - 1]])
+    xs = np.concatenate([xs.ravel(), [0, width - 1, 0, width - 1]])
+    boxes = []
+    for t in range(num_frames):
+        sel = weights[t][ys, xs] > 0.5
+        if not sel.any():
+            continue
+        p = _apply(transforms[t], np.stack([xs[sel], ys[sel]], -1).astype(np.float64))
+        boxes.append([p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()])
+    if not boxes:
+        return 0.0, 0.0, float(width - 1), float(height - 1)
+    b = np.asarray(boxes)
+    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+
+
+def place_atlas(
+    box: tuple[float, float, float, float], frame_hw: tuple[int, int], config: ModelConfig
+) -> tuple[LayerGeometry, np.ndarray]:
+    """Atlas size and the matrix from frame-0 pixels to normalised atlas ``uv``.
+
+    The atlas holds ``box`` at ``config.atlas_scale`` texels per pixel with a margin, shrunk if a
+    side would pass ``config.max_atlas_side``.
+    """
+    x0, y0, x1, y1 = box
+    margin = config.atlas_margin
+    scale = config.atlas_scale
+    longest = max(x1 - x0, y1 - y0) * scale + 1 + 2 * margin
+    if longest > config.max_atlas_side:
+        scale *= (config.max_atlas_side - 1 - 2 * margin) / (longest - 1 - 2 * margin)
+    aw = int(math.ceil((x1 - x0) * scale)) + 1 + 2 * margin
+    ah = int(math.ceil((y1 - y0) * scale)) + 1 + 2 * margin
+    to_texel = np.array([[scale, 0, margin - x0 * scale], [0, scale, margin - y0 * scale], [0, 0, 1.0]])
+    to_uv = pixel_to_normalised_matrix(ah, aw) @ to_texel
+    nominal = scale * pixels_per_unit(*frame_hw) / pixels_per_unit(ah, aw)
+    return LayerGeometry(atlas_height=ah, atlas_width=aw, scale=float(nominal)), to_uv
+
+
+def splat_average(
+    frames: np.ndarray,  # [T, H, W, 3] uint8
+    weights: np.ndarray,  # [T, H, W]
+    texel_maps: np.ndarray,  # [T, H, W, 2] atlas texel positions (x, y) of every pixel
+    atlas_hw: tuple[int, int],
+) -> np.ndarray:
+    """Weighted average of the frames splatted bilinearly into an atlas, holes filled: ``[S_h, S_w, 3]``."""
+    ah, aw = atlas_hw
+    colour = torch.zeros(ah * aw, 3, dtype=torch.float64)
+    total = torch.zeros(ah * aw, dtype=torch.float64)
+    for t in range(frames.shape[0]):
+        p = torch.from_numpy(texel_maps[t].reshape(-1, 2)).double()
+        w = torch.from_numpy(weights[t].reshape(-1)).double()
+        c = torch.from_numpy(frames[t].reshape(-1, 3)).double() / 255.0
+        base = p.floor()
+        frac = p - base
+        for dx in (0, 1):
+            for dy in (0, 1):
+                xi, yi = base[:, 0].long() + dx, base[:, 1].long() + dy
+                wk = w * (frac[:, 0] if dx else 1 - frac[:, 0]) * (frac[:, 1] if dy else 1 - frac[:, 1])
+                ok = (xi >= 0) & (xi < aw) & (yi >= 0) & (yi < ah) & (wk > 0)
+                idx = yi[ok] * aw + xi[ok]
+                total.index_add_(0, idx, wk[ok])
+                colour.index_add_(0, idx, c[ok] * wk[ok, None])
+    return push_pull_fill(colour.reshape(ah, aw, 3).numpy(), total.reshape(ah, aw).numpy())
+
+
+def push_pull_fill(weighted: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Normalise ``weighted / weight`` (``[h, w, C]`` / ``[h, w]``) and fill empty texels from a
+    coarser level of the same data (push-pull), so no texel is left undefined."""
+    h, w = weight.shape
+    if min(h, w) <= 2 or weight.sum() <= 0:
+        fill = weighted.sum((0, 1)) / max(weight.sum(), 1e-12)
+        out = np.where(weight[..., None] > 0, weighted / np.maximum(weight, 1e-12)[..., None], fill)
+        return out.astype(np.float32)
+    ph, pw = (h + 1) // 2, (w + 1) // 2
+    pad_w = np.zeros((ph * 2, pw * 2, weighted.shape[2]))
+    pad_w[:h, :w] = weighted
+    pad_t = np.zeros((ph * 2, pw * 2))
+    pad_t[:h, :w] = weight
+    coarse = push_pull_fill(
+        pad_w.reshape(ph, 2, pw, 2, -1).sum((1, 3)), pad_t.reshape(ph, 2, pw, 2).sum((1, 3))
+    )
+    up = np.repeat(np.repeat(coarse, 2, 0), 2, 1)[:h, :w]
+    confidence = np.clip(weight, 0, 1)[..., None]
+    mean = weighted / np.maximum(weight, 1e-12)[..., None]
+    return (confidence * mean + (1 - confidence) * up).astype(np.float32)
+
+
+def build_model(
+    config: ModelConfig,
+    frames: np.ndarray,  # [T, H, W, 3] uint8
+    layer_weights: np.ndarray,  # [L + 1, T, H, W] which pixels belong to each layer (bg first)
+    pixel_transforms: np.ndarray,  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, per layer
+) -> AtlasModel:
+    """A model whose atlases are placed around, and filled with, what each layer shows."""
+    num_frames, height, width = frames.shape[:3]
+    to_norm = pixel_to_normalised_matrix(height, width)
+    from_norm = np.linalg.inv(to_norm)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    grid = np.stack([xs.ravel(), ys.ravel()], -1)
+    geometries, transforms, atlases = [], [], []
+    for layer in range(layer_weights.shape[0]):
+        box = content_box(pixel_transforms[layer], layer_weights[layer])
+        geometry, to_uv = place_atlas(box, (height, width), config)
+        uv_to_texel = np.linalg.inv(pixel_to_normalised_matrix(geometry.atlas_height, geometry.atlas_width))
+        texel_maps = np.stack(
+            [
+                _apply(uv_to_texel @ to_uv @ pixel_transforms[layer, t], grid).reshape(height, width, 2)
+                for t in range(num_frames)
+            ]
+        )
+        atlas = splat_average(
+            frames, layer_weights[layer], texel_maps, (geometry.atlas_height, geometry.atlas_width)
+        )
+        geometries.append(geometry)
+        transforms.append(
+            np.stack([to_uv @ pixel_transforms[layer, t] @ from_norm for t in range(num_frames)])
+        )
+        atlases.append(atlas)
+    fg = np.clip(np.moveaxis(layer_weights[1:], 0, -1), 0.0, 1.0)  # [T, H, W, L]
+    logits = unsquash_alpha(torch.from_numpy(0.1 + 0.8 * fg).float())
+    model = AtlasModel(
+        config,
+        VideoShape(num_frames, height, width),
+        geometries,
+        torch.from_numpy(np.stack(transforms)).float(),
+        logits,
+    )
+    with torch.no_grad():
+        for layer, atlas in enumerate(atlases):
+            model.atlases[layer].levels[0].copy_(torch.from_numpy(atlas))
+    return model

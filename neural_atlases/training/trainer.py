@@ -1,0 +1,199 @@
+"""The optimisation loop. Side effects (progress, evaluation, checkpoints) are explicit calls of
+the caller's, never hidden in ``try/except``; a non-finite loss stops with a message that names
+the step and the term."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from neural_atlases.config import Config
+from neural_atlases.errors import UserError
+from neural_atlases.model.atlas_model import AtlasModel
+from neural_atlases.training.sampler import PixelSampler
+
+
+class TrainingDiverged(UserError):
+    """A loss term became NaN or infinite."""
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint records of the loop besides the weights."""
+
+    step: int = 0
+    seconds: float = 0.0
+    """Training seconds so far, over every run that resumed this one."""
+    budget_seconds: float | None = None
+    """Total training seconds this run may reach (None: bounded by steps only)."""
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of two images in [0, 1] (any equal shapes)."""
+    mse = float((a.clamp(0, 1) - b).square().mean())
+    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def _param_groups(model: AtlasModel, config: Config) -> list[dict]:
+    tc = config.train
+    groups: dict[str, list[torch.nn.Parameter]] = {"atlas": [], "transform": [], "residual": [], "alpha": []}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if name.startswith("atlases."):
+            groups["atlas"].append(p)
+        elif ".residuals." in name:
+            groups["residual"].append(p)
+        elif name.startswith("mappings."):
+            groups["transform"].append(p)
+        else:
+            groups["alpha"].append(p)
+    lrs = {
+        "atlas": tc.lr_atlas,
+        "transform": tc.lr_transform,
+        "residual": tc.lr_residual,
+        "alpha": tc.lr_alpha,
+    }
+    return [{"params": ps, "lr": lrs[k], "base_lr": lrs[k], "name": k} for k, ps in groups.items() if ps]
+
+
+def make_optimiser(model: AtlasModel, config: Config) -> torch.optim.Adam:
+    """Adam over the fields, one learning rate per kind of parameter (fused where it can be)."""
+    groups = _param_groups(model, config)
+    device = next(model.parameters()).device
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(groups, betas=(0.9, 0.99), eps=1e-15, fused=fused)
+
+
+def cosine_ratio(fraction: float, final_ratio: float) -> float:
+    """Learning-rate multiplier: 1 at the start, ``final_ratio`` at the end, cosine between."""
+    f = min(max(fraction, 0.0), 1.0)
+    return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * f))
+
+
+class Trainer:
+    """Runs steps of the model on batches of the sampler."""
+
+    def __init__(
+        self,
+        model: AtlasModel,
+        sampler: PixelSampler,
+        config: Config,
+        optimiser: torch.optim.Optimizer | None = None,
+        state: TrainState | None = None,
+    ) -> None:
+        self.model = model
+        self.sampler = sampler
+        self.config = config
+        self.optimiser = optimiser or make_optimiser(model, config)
+        self.state = state or TrainState()
+
+    def fraction(self) -> float:
+        """How far training is, by steps or by time, whichever is further."""
+        by_steps = self.state.step / max(self.config.train.steps, 1)
+        budget = self.state.budget_seconds
+        by_time = self.state.seconds / budget if budget else 0.0
+        return min(1.0, max(by_steps, by_time))
+
+    def weights(self, fraction: float) -> dict[str, float]:
+        """Each loss term's weight at a point of training (schedules applied)."""
+        lc = self.config.losses
+        w = {
+            "rgb": lc.rgb,
+            "gradient": lc.gradient,
+            "sparsity": lc.sparsity,
+            "rigidity": lc.rigidity,
+            "flow": lc.flow,
+            "alpha_flow": lc.alpha_flow,
+            "bootstrap": lc.bootstrap if fraction < lc.bootstrap_fraction else 0.0,
+            "scribble": lc.scribble,
+        }
+        if fraction < lc.global_rigidity_fraction:
+            w["global_rigidity_background"] = lc.global_rigidity_background
+            w["global_rigidity_foreground"] = lc.global_rigidity_foreground
+        return w
+
+    def step(self) -> dict[str, float]:
+        """One optimisation step; returns the weighted terms and their total, as floats."""
+        tc, lc = self.config.train, self.config.losses
+        fraction = self.fraction()
+        ratio = cosine_ratio(fraction, tc.lr_final_ratio)
+        for group in self.optimiser.param_groups:
+            group["lr"] = group["base_lr"] * ratio
+        weights = self.weights(fraction)
+        rigid = "global_rigidity_background" in weights
+        batch = self.sampler.sample(
+            tc.batch_size,
+            int(tc.batch_size * tc.flow_batch_fraction),
+            rigid_size=tc.batch_size // 8 if rigid else 0,
+            rigid_step=lc.global_rigidity_px,
+        )
+        out = self.model.get_outputs(batch)
+        terms = self.model.get_loss_dict(out, batch)
+        weighted = {k: weights[k] * v for k, v in terms.items() if weights.get(k, 0.0) > 0.0}
+        total = sum(weighted.values())
+        self.optimiser.zero_grad(set_to_none=True)
+        total.backward()
+        values = {k: float(v.detach()) for k, v in weighted.items()}
+        for name, value in values.items():
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"training diverged at step {self.state.step + 1}: loss term '{name}' is {value}"
+                )
+        self.optimiser.step()
+        self.state.step += 1
+        values["total"] = sum(values.values())
+        values["rgb_psnr"] = 10.0 * math.log10(1.0 / max(float(terms["rgb"]), 1e-12))
+        return values
+
+    @torch.no_grad()
+    def evaluate(self, frames: list[int]) -> float:
+        """Reconstruction PSNR (dB) over some frames, rendered from the fields."""
+        target = self.sampler.frames
+        errors = [float((self.model.render_frame(t).clamp(0, 1) - target[t]).square().mean()) for t in frames]
+        return 10.0 * math.log10(1.0 / max(sum(errors) / len(errors), 1e-12))
+
+    def done(self) -> bool:
+        if self.state.step >= self.config.train.steps:
+            return True
+        budget = self.state.budget_seconds
+        return budget is not None and self.state.seconds >= budget
+
+    def run(
+        self,
+        on_step: Callable[[dict[str, float]], None] | None = None,
+        on_eval: Callable[[float], None] | None = None,
+        on_checkpoint: Callable[[], None] | None = None,
+    ) -> None:
+        """Steps until the step count or the time budget is reached, calling back between steps."""
+        tc = self.config.train
+        n = self.sampler.num_frames
+        eval_frames = sorted({0, n // 3, (2 * n) // 3, n - 1})
+        last = time.perf_counter()
+        while not self.done():
+            values = self.step()
+            now = time.perf_counter()
+            self.state.seconds += now - last  # wall time, evaluations and checkpoints included
+            last = now
+            if on_step:
+                on_step(values)
+            step, finished = self.state.step, self.done()
+            if step % tc.eval_every == 0 or finished:
+                value = self.evaluate(eval_frames)
+                self.state.history.append(
+                    {
+                        "step": step,
+                        "seconds": self.state.seconds,
+                        "psnr": value,
+                        **{k: v for k, v in values.items() if k != "rgb_psnr"},
+                    }
+                )
+                if on_eval:
+                    on_eval(value)
+            if on_checkpoint and (step % tc.checkpoint_every == 0 or finished):
+                on_checkpoint()

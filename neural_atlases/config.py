@@ -34,6 +34,9 @@ class PreprocessConfig:
     """How masks are made when the project has none: ``motion`` (class-agnostic motion)."""
     refine_transforms: bool = True
     """Refine each frame's global transform by direct image alignment against frame 0."""
+    align_foreground: bool = True
+    """Align each frame's foreground to frame 0 pixel by pixel (DIS after the global transform)
+    and start the foreground mappings' residuals from it: follows objects that bend."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class ModelConfig:
     """Global transform per frame of the background mapping: ``homography`` or ``affine``."""
     foreground_motion: str = "affine"
     """Global transform per frame of each foreground mapping: ``homography``, ``affine``, ``similarity``."""
+    atlas_alpha: bool = True
+    """Each foreground atlas also holds an alpha (logit) channel, read through the mapping, so a
+    layer's outline lives in its atlas and every frame agrees on it; a per-pixel table adds what
+    it cannot hold (kept small by ``losses.alpha_residual``)."""
     residual_cells: tuple[int, ...] = (32, 8)
     """Cell sizes in pixels of the per-frame residual grids added to each mapping (coarse first)."""
 
@@ -84,6 +91,8 @@ class LossConfig:
     """Binary cross-entropy of alpha against the masks, early part of training only."""
     bootstrap_fraction: float = 0.3
     """Part of training during which alpha bootstrapping applies."""
+    alpha_residual: float = 1.0
+    """Squared per-pixel alpha logits beyond the atlas alphas (with ``model.atlas_alpha``)."""
     scribble: float = 10000.0
     """Cross-entropy of layer shares against scribbles (several layers)."""
 
@@ -92,20 +101,25 @@ class LossConfig:
 class TrainConfig:
     steps: int = 20000
     """Optimisation steps (``--max-minutes`` may stop earlier)."""
-    batch_size: int = 16384
+    batch_size: int = 8192
     """Random pixels per step."""
     flow_batch_fraction: float = 0.5
     """Share of the batch also used for the flow terms, per gap and direction drawn."""
     lr_atlas: float = 0.02
     """Adam learning rate of atlas textures."""
-    lr_transform: float = 1e-4
+    lr_transform: float = 2e-5
     """Adam learning rate of the per-frame global transforms."""
-    lr_residual: float = 5e-4
+    lr_residual: float = 5e-5
     """Adam learning rate of the mapping residual grids."""
     lr_alpha: float = 0.1
     """Adam learning rate of the alpha logits."""
     lr_final_ratio: float = 0.05
     """Learning rates decay (cosine) to this ratio at the end of training."""
+    realign_at: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85, 0.95)
+    """Points of training (fractions) at which each frame's foreground is realigned to the
+    reconstruction by optical flow (``training.realign``)."""
+    realign_final: int = 2
+    """Realignments of the foreground after the last step."""
     eval_every: int = 1000
     """Steps between evaluations (PSNR on a subset of frames)."""
     checkpoint_every: int = 500
@@ -205,7 +219,11 @@ def validate(config: Config) -> None:
     """Check values that a type alone does not; raise ``UserError`` naming the key."""
     checks = [
         (config.model.model in ("fast",), "model.model", "fast"),
-        (config.model.foreground_layers >= 1, "model.foreground_layers", "an integer >= 1"),
+        (
+            config.model.foreground_layers == 1,
+            "model.foreground_layers",
+            "1 (several layers are not supported yet)",
+        ),
         (
             config.model.background_motion in ("homography", "affine"),
             "model.background_motion",
@@ -233,6 +251,10 @@ def validate(config: Config) -> None:
         (config.preprocess.foreground_class in ("motion",), "preprocess.foreground_class", "motion"),
         (config.train.steps >= 1, "train.steps", "an integer >= 1"),
         (config.train.batch_size >= 16, "train.batch_size", "an integer >= 16"),
+        (all(0 < f < 1 for f in config.train.realign_at), "train.realign_at", "fractions in (0, 1)"),
+        (config.train.realign_final >= 0, "train.realign_final", "an integer >= 0"),
+        (config.train.eval_every >= 1, "train.eval_every", "an integer >= 1"),
+        (config.train.checkpoint_every >= 1, "train.checkpoint_every", "an integer >= 1"),
         (0 < config.train.flow_batch_fraction <= 1, "train.flow_batch_fraction", "in (0, 1]"),
     ]
     for ok, key, expected in checks:

@@ -53,24 +53,20 @@ def bake(model: AtlasModel, progress: ProgressFn | None = None) -> Baked:
     """Evaluate every mapping and share at every pixel, and flatten every atlas."""
     video = model.video
     h, w = video.height, video.width
-    dev = model.shares.logits.device
-    ys, xs = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
-    x, y = xs.reshape(-1), ys.reshape(-1)
-    xy = model.normalise(torch.stack([x, y], -1).float())
     maps = [np.empty((video.frames, h, w, 2), np.float32) for _ in range(model.num_layers)]
     shares = np.empty((video.frames, h, w, model.num_layers), np.float32)
     for t in range(video.frames):
-        tt = torch.full_like(x, t)
-        shares[t] = model.shares.at_pixels(x, y, tt).reshape(h, w, -1).cpu().numpy()
-        for layer, mapping in enumerate(model.mappings):
+        fields = model.frame_pixels(t)
+        shares[t] = fields["shares"].reshape(h, w, -1).cpu().numpy()
+        for layer, uv in enumerate(fields["uv"]):
             g = model.geometries[layer]
-            texel = normalised_to_pixel(mapping(xy, tt), g.atlas_height, g.atlas_width)
+            texel = normalised_to_pixel(uv, g.atlas_height, g.atlas_width)
             maps[layer][t] = texel.reshape(h, w, 2).cpu().numpy()
         if progress:
             progress(t + 1, video.frames)
     atlases = []
     for layer, atlas in enumerate(model.atlases):
-        rgb = (atlas.texture().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+        rgb = (atlas.texture()[..., :3].clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
         usage = atlas_usage(maps[layer], shares[..., layer], rgb.shape[:2])
         atlases.append(np.concatenate([rgb, usage[..., None]], -1))
     return Baked(maps, shares, atlases)

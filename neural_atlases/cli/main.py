@@ -59,9 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="PSNR, reconstruction, alpha and UV checkerboard videos")
     _project_arg(p)
 
-    p = sub.add_parser("atlases", help="write the static atlases")
+    p = sub.add_parser("atlases", help="write the static atlases, or atlases edited through one frame")
     _project_arg(p)
-    p.add_argument("-o", "--out", type=Path, help="folder (default results/atlases)")
+    p.add_argument(
+        "-o", "--out", type=Path, help="folder (default results/atlases, or results/edited_atlases with -cf)"
+    )
+    p.add_argument(
+        "-cf",
+        "--edited-frame",
+        type=Path,
+        help="a copy of one frame with an edit painted on it: writes atlases carrying the edit",
+    )
+    p.add_argument(
+        "--frame", type=int, help="which frame -cf edits (default: from its file name, e.g. 00007.png)"
+    )
 
     p = sub.add_parser("render", help="render the video with edited atlases, or with a layer removed")
     _project_arg(p)
@@ -167,15 +178,71 @@ def _frames_for(project, baked) -> np.ndarray:
     return frames
 
 
+def _check_output(project, out: Path) -> None:
+    """Refuse to write into the user's input folders."""
+    target = out.resolve()
+    for folder in (project.frames_dir, project.masks_dir, project.scribbles_dir):
+        base = folder.resolve()
+        if target == base or base in target.parents:
+            raise UserError(f"-o {out}: refusing to write into the project's input folder {folder}")
+
+
 def cmd_atlases(args: argparse.Namespace) -> int:
     from neural_atlases.pipeline.train import load_trained, write_atlases
 
     project = _open(args.project)
-    baked = load_trained(project)
-    out = args.out or project.atlases_dir
-    for path in write_atlases(baked, out):
+    if args.edited_frame is None:
+        if args.frame is not None:
+            raise UserError("--frame needs -cf EDITED_FRAME")
+        out = args.out or project.atlases_dir
+        _check_output(project, out)
+        baked = load_trained(project)
+        paths = write_atlases(baked, out)
+    else:
+        out = args.out or project.edited_atlases_dir
+        _check_output(project, out)
+        paths = _atlases_from_frame(project, args.edited_frame, args.frame, out)
+    for path in paths:
         print(path)
     return 0
+
+
+def frame_index_of(path: Path, frame: int | None, num_frames: int) -> int:
+    """The frame an edited frame edits: ``--frame`` or the number its file name starts with."""
+    if frame is None:
+        digits = "".join(c for c in path.stem if c.isdigit())
+        if not digits:
+            raise UserError(
+                f"cannot tell which frame {path.name} edits: name it like 00007.png or give --frame"
+            )
+        frame = int(digits)
+    if not 0 <= frame < num_frames:
+        raise UserError(f"frame {frame} is out of range: the project has frames 0..{num_frames - 1}")
+    return frame
+
+
+def _atlases_from_frame(project, edited_path: Path, frame: int | None, out: Path) -> list[Path]:
+    from neural_atlases.conventions import atlas_file_name
+    from neural_atlases.editing.frame_edit import edited_atlas, splat_frame_edit
+    from neural_atlases.io.images import read_image, write_image
+    from neural_atlases.pipeline.train import load_trained
+
+    baked = load_trained(project)
+    files = project.frame_files()
+    t = frame_index_of(edited_path, frame, len(files))
+    original = read_image(files[t])
+    edited = read_image(edited_path)
+    if edited.shape != original.shape:
+        raise UserError(
+            f"{edited_path} is {edited.shape[1]}x{edited.shape[0]} but frame {t} is "
+            f"{original.shape[1]}x{original.shape[0]}"
+        )
+    paths = []
+    for layer, edit in enumerate(splat_frame_edit(original, edited, t, baked)):
+        path = out / atlas_file_name(layer)
+        write_image(path, edited_atlas(baked.atlases[layer], edit))
+        paths.append(path)
+    return paths
 
 
 def parse_layer(name: str, num_layers: int) -> list[int]:
@@ -203,6 +270,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     out = args.out
     if out.suffix not in ("", ".mp4"):
         raise UserError(f"-o {out}: give a .mp4 file or a folder (no suffix)")
+    _check_output(project, out)
     baked = load_trained(project)
     n = baked.num_layers
     if len(args.foreground) > n - 1:

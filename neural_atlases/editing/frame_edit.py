@@ -1,10 +1,12 @@
-"""Edit one frame, get atlas edits: the edited pixels splatted into each layer's atlas.
+"""Edit one frame, get atlas edits: the edited pixels carried into each layer's atlas.
 
 The pixels of an edited frame that differ from the original are carried into each layer's atlas
 through that frame's maps, split between layers by the frame's shares with a soft edge (a pixel
-belongs to a layer as its share rises from 0.25 to 0.75). Each frame pixel is splatted at 3 x 3
-sub-pixel positions so a mapping that magnifies leaves no holes, and what holes remain inside
-the edit are filled from their neighbours.
+belongs to a layer as its share rises from 0.25 to 0.75).
+
+Each atlas texel near the edit pulls its value from the frame: the frame's map (pixel -> texel)
+is inverted by Newton's method, started from a homography fitted to it, and the edit is read
+there bilinearly. One resampling, no holes, whatever the map magnifies or shrinks.
 """
 
 from __future__ import annotations
@@ -18,20 +20,55 @@ from neural_atlases.errors import UserError
 DIFF_TOLERANCE = 3
 """Frame pixels whose colour differs by more than this (of 255) are edited."""
 
+NEWTON_STEPS = 6
+
 
 def layer_ownership(share: np.ndarray) -> np.ndarray:
     """How much of a pixel's edit goes to a layer given its share (``[...]`` -> ``[...]``)."""
     return np.clip((share - 0.25) / 0.5, 0.0, 1.0)
 
 
-def _supersample(image: np.ndarray, factor: int) -> np.ndarray:
-    """Values at ``factor x factor`` sub-pixel positions per pixel, bilinear, ``[H*f, W*f, C]``."""
-    h, w = image.shape[:2]
-    offsets = (np.arange(factor) + 0.5) / factor - 0.5
-    xs = (np.arange(w)[:, None] + offsets[None]).reshape(-1).astype(np.float32)
-    ys = (np.arange(h)[:, None] + offsets[None]).reshape(-1).astype(np.float32)
-    mx, my = np.meshgrid(xs, ys)
-    return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+def _read(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``image`` ``[H, W, C]`` read bilinearly at ``points`` ``[N, 2]`` (border clamped): ``[N, C]``."""
+    n = points.shape[0]
+    side = max(1, int(np.ceil(np.sqrt(n))))  # cv2.remap wants an image-shaped map under 32k a side
+    grid = np.zeros((side * side, 2), np.float32)
+    grid[:n] = points
+    out = cv2.remap(
+        image, grid.reshape(side, side, 2), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return out.reshape(side * side, -1)[:n]
+
+
+def invert_map(texel_map: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frame positions ``[N, 2]`` that a map ``[H, W, 2]`` (pixel -> texel) sends to ``targets``
+    ``[N, 2]``, and which of them were found (inside the frame, within 0.25 texel: cv2.remap
+    reads the map at 1/32-pixel steps)."""
+    h, w = texel_map.shape[:2]
+    ys, xs = np.mgrid[0:h:2, 0:w:2]
+    src = texel_map[ys, xs].reshape(-1, 2).astype(np.float64)
+    dst = np.stack([xs.ravel(), ys.ravel()], -1).astype(np.float64)
+    guess, _ = cv2.findHomography(src, dst, 0)
+    if guess is None:
+        return np.zeros_like(targets), np.zeros(targets.shape[0], bool)
+    p = cv2.perspectiveTransform(targets[None].astype(np.float64), guess)[0].astype(np.float32)
+    tm = np.ascontiguousarray(texel_map, np.float32)
+    for _ in range(NEWTON_STEPS):
+        p = np.clip(p, 0, [w - 1, h - 1]).astype(np.float32)
+        at = _read(tm, p)
+        jx = _read(tm, p + [0.5, 0.0]) - _read(tm, p - [0.5, 0.0])  # d texel / dx  [N, 2]
+        jy = _read(tm, p + [0.0, 0.5]) - _read(tm, p - [0.0, 0.5])
+        r = targets - at
+        det = jx[:, 0] * jy[:, 1] - jy[:, 0] * jx[:, 1]
+        det = np.where(np.abs(det) < 1e-6, 1e-6, det)
+        dx = (jy[:, 1] * r[:, 0] - jy[:, 0] * r[:, 1]) / det
+        dy = (-jx[:, 1] * r[:, 0] + jx[:, 0] * r[:, 1]) / det
+        p = p + np.stack([dx, dy], -1)
+    inside = (p[:, 0] >= 0) & (p[:, 0] <= w - 1) & (p[:, 1] >= 0) & (p[:, 1] <= h - 1)
+    found = inside & (
+        np.linalg.norm(_read(tm, np.clip(p, 0, [w - 1, h - 1]).astype(np.float32)) - targets, axis=1) < 0.25
+    )
+    return p.astype(np.float32), found
 
 
 def splat_frame_edit(
@@ -39,7 +76,6 @@ def splat_frame_edit(
     edited: np.ndarray,  # [H, W, 3] uint8
     t: int,
     baked: Baked,
-    factor: int = 3,
 ) -> list[np.ndarray | None]:
     """Premultiplied RGBA edits ``[S_h, S_w, 4]`` float32 per layer (None where nothing lands)."""
     if edited.shape != original.shape:
@@ -50,54 +86,47 @@ def splat_frame_edit(
     diff = np.abs(edited.astype(np.int16) - original.astype(np.int16)).max(-1) > DIFF_TOLERANCE
     if not diff.any():
         return [None] * baked.num_layers
-    # a soft edge around the painted pixels keeps anti-aliased paint edges
-    paint = cv2.GaussianBlur(diff.astype(np.float32), (3, 3), 0.6)
-    paint = np.maximum(paint, diff)
-    colour = _supersample(edited.astype(np.float32) / 255.0, factor)
     shares = np.asarray(baked.shares[t], np.float32)
+    colour = edited.astype(np.float32) / 255.0
+    near = cv2.dilate(diff.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     out: list[np.ndarray | None] = []
     for layer in range(baked.num_layers):
-        own = _supersample(paint * layer_ownership(shares[..., layer]), factor)  # [H*f, W*f]
-        texel = _supersample(np.asarray(baked.maps[layer][t], np.float32), factor)  # [H*f, W*f, 2]
-        atlas_hw = baked.atlases[layer].shape[:2]
-        out.append(_splat(texel, own, colour, atlas_hw))
+        paint = diff * layer_ownership(shares[..., layer])  # [H, W]
+        mine = near & (cv2.dilate((paint > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+        if not mine.any():
+            out.append(None)
+            continue
+        texel_map = np.asarray(baked.maps[layer][t], np.float32)
+        out.append(_pull(texel_map, mine, paint, colour, baked.atlases[layer].shape[:2]))
     return out
 
 
-def _splat(
-    texel: np.ndarray, own: np.ndarray, colour: np.ndarray, atlas_hw: tuple[int, int]
+def _pull(
+    texel_map: np.ndarray,  # [H, W, 2]
+    region: np.ndarray,  # [H, W] bool, frame pixels around the edit
+    paint: np.ndarray,  # [H, W] float, the edit's alpha for this layer
+    colour: np.ndarray,  # [H, W, 3] float, the edited frame
+    atlas_hw: tuple[int, int],
 ) -> np.ndarray | None:
     ah, aw = atlas_hw
-    near = own > 0.0
-    if not near.any():
+    p = texel_map[region]
+    x0, y0 = np.floor(p.min(0)).astype(int) - 2
+    x1, y1 = np.ceil(p.max(0)).astype(int) + 2
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, aw - 1), min(y1, ah - 1)
+    if x1 < x0 or y1 < y0:
         return None
-    # every sample near the edit votes, so a texel's alpha is the edit's share of what lands there
-    grow = cv2.dilate(near.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    p = texel[grow]
-    xi = np.clip(np.rint(p[:, 0]).astype(np.int64), 0, aw - 1)
-    yi = np.clip(np.rint(p[:, 1]).astype(np.int64), 0, ah - 1)
-    idx = yi * aw + xi
-    count = np.bincount(idx, minlength=ah * aw).astype(np.float32)
-    alpha_sum = np.bincount(idx, weights=own[grow], minlength=ah * aw)
-    rgb_sum = np.stack(
-        [np.bincount(idx, weights=own[grow] * colour[grow][:, c], minlength=ah * aw) for c in range(3)], -1
-    )
-    count, alpha_sum = count.reshape(ah, aw), alpha_sum.reshape(ah, aw).astype(np.float32)
-    rgb_sum = rgb_sum.reshape(ah, aw, 3).astype(np.float32)
-    # holes: texels no sample landed on, surrounded by ones that did
-    hole = count == 0
-    kernel = np.ones((3, 3), np.float32)
-    n = cv2.filter2D(count, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-    fill = hole & (n > 0)
-    for arr in (alpha_sum, rgb_sum):
-        blurred = cv2.filter2D(arr, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-        arr[fill] = blurred[fill]
-    count[fill] = n[fill]
-    alpha = alpha_sum / np.maximum(count, 1e-6)
-    premul = rgb_sum / np.maximum(count, 1e-6)[..., None]
-    if not (alpha > 1e-3).any():
+    ty, tx = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
+    targets = np.stack([tx.ravel(), ty.ravel()], -1).astype(np.float32)
+    pos, found = invert_map(texel_map, targets)
+    alpha = np.where(found, _read(paint.astype(np.float32)[..., None], pos)[:, 0], 0.0)
+    rgb = _read(colour, pos)
+    edit = np.zeros((ah, aw, 4), np.float32)
+    box = edit[y0 : y1 + 1, x0 : x1 + 1]
+    box[..., :3] = (rgb * alpha[:, None]).reshape(box.shape[0], box.shape[1], 3)
+    box[..., 3] = alpha.reshape(box.shape[:2])
+    if not (edit[..., 3] > 1e-3).any():
         return None
-    return np.concatenate([premul, alpha[..., None]], -1).astype(np.float32)
+    return edit
 
 
 def edited_atlas(atlas: np.ndarray, edit: np.ndarray | None) -> np.ndarray:

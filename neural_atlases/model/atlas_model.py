@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from neural_atlases.config import ModelConfig
-from neural_atlases.conventions import pixel_to_normalised, pixels_per_unit
+from neural_atlases.conventions import layer_shares, pixel_to_normalised, pixels_per_unit
 from neural_atlases.model import losses
 from neural_atlases.model.fields import AtlasField, MappingField, ShareField
 
@@ -68,6 +68,11 @@ class Batch:
     scribble: torch.Tensor | None = None  # [B] long layer index, -1 where none
 
 
+def residual_grid_sizes(video: VideoShape, cells: tuple[int, ...]) -> list[tuple[int, int]]:
+    """``(h, w)`` of each mapping residual grid: nodes every ``cell`` pixels, corners included."""
+    return [(max(2, -(-video.height // c) + 1), max(2, -(-video.width // c) + 1)) for c in cells]
+
+
 class AtlasModel(nn.Module):
     """Mappings, atlases and shares for one clip."""
 
@@ -91,17 +96,16 @@ class AtlasModel(nn.Module):
             transforms = torch.eye(3).expand(num_layers, video.frames, 3, 3).clone()
         if share_logits is None:
             share_logits = torch.zeros(video.frames, *hw, config.foreground_layers)
-        residual_sizes = [
-            (max(2, -(-video.height // c) + 1), max(2, -(-video.width // c) + 1))
-            for c in config.residual_cells
-        ]
+        residual_sizes = residual_grid_sizes(video, config.residual_cells)
         motions = [config.background_motion] + [config.foreground_motion] * config.foreground_layers
         self.mappings = nn.ModuleList(
             MappingField(transforms[i], hw, residual_sizes, g.scale, motions[i] == "homography")
             for i, g in enumerate(geometries)
         )
+        alpha = 1 if config.atlas_alpha else 0
         self.atlases = nn.ModuleList(
-            AtlasField(g.atlas_height, g.atlas_width, config.atlas_levels) for g in geometries
+            AtlasField(g.atlas_height, g.atlas_width, config.atlas_levels, 3 + (alpha if i else 0))
+            for i, g in enumerate(geometries)
         )
         self.shares = ShareField(share_logits)
 
@@ -127,24 +131,41 @@ class AtlasModel(nn.Module):
         """Frame pixels per atlas ``uv`` unit for a layer's nominal scale."""
         return pixels_per_unit(self.video.height, self.video.width) / self.geometries[layer].scale
 
-    def reconstruct(self, xy: torch.Tensor, t: torch.Tensor, shares: torch.Tensor) -> torch.Tensor:
-        """``sum_l share_l * C_l(M_l(xy, t))``: ``[N, 3]``."""
-        out = 0.0
-        for layer in range(self.num_layers):
-            out = out + shares[:, layer : layer + 1] * self.atlases[layer](self.mappings[layer](xy, t))
-        return out
+    def combine_shares(self, table: torch.Tensor, reads: list[torch.Tensor]) -> torch.Tensor:
+        """Shares ``[N, L + 1]`` from table logits ``[N, L]`` and each layer's atlas reads (a
+        foreground atlas's fourth channel, when it has one, is its alpha logit)."""
+        logits = [
+            table[:, k - 1 : k] + reads[k][:, 3:4] if reads[k].shape[1] > 3 else table[:, k - 1 : k]
+            for k in range(1, self.num_layers)
+        ]
+        return layer_shares(torch.cat(logits, dim=1))
+
+    def evaluate_pixels(
+        self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor
+    ) -> dict[str, list | torch.Tensor]:
+        """Every field at integer pixels ``[N]``: ``uv`` and ``rgb`` (lists, one ``[N, 2]`` /
+        ``[N, 3]`` per layer), ``shares`` ``[N, L + 1]`` and ``recon`` ``[N, 3]``."""
+        xy = self.normalise(torch.stack([x, y], -1).float())
+        uvs = [mapping(xy, t) for mapping in self.mappings]
+        reads = [atlas(uv) for atlas, uv in zip(self.atlases, uvs, strict=True)]
+        shares = self.combine_shares(self.shares.at_pixels(x, y, t), reads)
+        rgbs = [r[:, :3] for r in reads]
+        recon = sum(shares[:, k : k + 1] * rgbs[k] for k in range(self.num_layers))
+        return {"uv": uvs, "rgb": rgbs, "shares": shares, "recon": recon}
 
     @torch.no_grad()
-    def render_frame(self, t: int) -> torch.Tensor:
-        """Reconstruction of frame ``t`` from the fields: ``[H, W, 3]``."""
+    def frame_pixels(self, t: int) -> dict[str, list | torch.Tensor]:
+        """``evaluate_pixels`` over every pixel of frame ``t`` (row-major)."""
         h, w = self.video.height, self.video.width
         dev = self.shares.logits.device
         ys, xs = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
         x, y = xs.reshape(-1), ys.reshape(-1)
-        tt = torch.full_like(x, t)
-        shares = self.shares.at_pixels(x, y, tt)
-        xy = self.normalise(torch.stack([x, y], -1).float())
-        return self.reconstruct(xy, tt, shares).reshape(h, w, 3)
+        return self.evaluate_pixels(x, y, torch.full_like(x, t))
+
+    @torch.no_grad()
+    def render_frame(self, t: int) -> torch.Tensor:
+        """Reconstruction of frame ``t`` from the fields: ``[H, W, 3]``."""
+        return self.frame_pixels(t)["recon"].reshape(self.video.height, self.video.width, 3)
 
     # -- training ----------------------------------------------------------------------------
 
@@ -160,13 +181,7 @@ class AtlasModel(nn.Module):
         y = torch.cat([batch.y, batch.y, batch.y + one, batch.flow_y])
         t = torch.cat([batch.t.repeat(3), batch.flow_t])
         xy = self.normalise(torch.stack([x, y], -1).float())
-        shares = self.shares.at_pixels(x, y, t)  # [3B + F, L + 1]
         target = self.normalise(batch.flow_target)
-        out: dict[str, torch.Tensor] = {
-            "shares": shares[: 3 * b],
-            "flow_shares": shares[3 * b :],
-            "flow_shares_next": self.shares.at_points(target, batch.flow_t_next),
-        }
         all_xy, all_t = [xy, target], [t, batch.flow_t_next]
         if batch.rigid_x is not None:
             d = batch.rigid_step
@@ -175,17 +190,29 @@ class AtlasModel(nn.Module):
             all_xy.append(self.normalise(torch.stack([rx, ry], -1).float()))
             all_t.append(batch.rigid_t.repeat(3))
         all_xy_t, all_t_t = torch.cat(all_xy), torch.cat(all_t)
-        recon = 0.0
+        out: dict[str, torch.Tensor] = {}
+        reads, reads_next = [], []
         for layer in range(self.num_layers):
             uv = self.mappings[layer](all_xy_t, all_t_t)
-            rgb = self.atlases[layer](uv[: 3 * b])
-            out[f"uv_{layer}"], out[f"rgb_{layer}"] = uv[: 3 * b], rgb
+            out[f"uv_{layer}"] = uv[: 3 * b]
             out[f"flow_uv_{layer}"] = uv[3 * b : 3 * b + f]
             out[f"flow_uv_next_{layer}"] = uv[3 * b + f : 3 * b + 2 * f]
             if batch.rigid_x is not None:
                 out[f"rigid_uv_{layer}"] = uv[3 * b + 2 * f :]
-            recon = recon + out["shares"][:, layer : layer + 1] * rgb
-        out["recon"] = recon
+            reads.append(self.atlases[layer](uv[: 3 * b + f]))  # base points and flow sources
+            has_alpha = self.atlases[layer].levels[0].shape[-1] > 3
+            reads_next.append(
+                self.atlases[layer](out[f"flow_uv_next_{layer}"]) if has_alpha else reads[-1][:0]
+            )
+            out[f"rgb_{layer}"] = reads[-1][: 3 * b, :3]
+        table = self.shares.at_pixels(x, y, t)  # [3B + F, L]
+        shares = self.combine_shares(table, reads)
+        out["shares"], out["flow_shares"] = shares[: 3 * b], shares[3 * b :]
+        table_next = self.shares.at_points(target, batch.flow_t_next)
+        nxt = [r if r.shape[0] else torch.zeros(f, 3, device=table.device) for r in reads_next]
+        out["flow_shares_next"] = self.combine_shares(table_next, nxt)
+        out["share_table"] = table[: 3 * b]
+        out["recon"] = sum(out["shares"][:, k : k + 1] * out[f"rgb_{k}"] for k in range(self.num_layers))
         return out
 
     def _jacobian(self, uv3: torch.Tensor, layer: int, step_px: float) -> torch.Tensor:
@@ -232,4 +259,6 @@ class AtlasModel(nn.Module):
             )
         if batch.scribble is not None:
             terms["scribble"] = losses.scribble_loss(shares, batch.scribble)
+        if self.config.atlas_alpha:
+            terms["alpha_residual"] = out["share_table"].square().mean()
         return terms

@@ -10,17 +10,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neural_atlases.conventions import layer_shares, uv_to_grid
+from neural_atlases.conventions import uv_to_grid
 from neural_atlases.model.grids import sample_image, sample_video, texel_pyramid_sizes
 
 
 class MappingField(nn.Module):
     """``M(x, y, t) -> uv``: a global transform per frame plus a smooth per-frame residual.
 
-    ``uv = H_t (x, y, 1)`` (projective division) ``+ scale * sum_k R_k(x, y, t)``, where ``H_t`` is
-    a ``3 x 3`` matrix per frame (its last row fixed to ``(0, 0, 1)`` unless ``projective``) and each
-    ``R_k`` a ``[T, h_k, w_k, 2]`` grid, zero at the start. ``scale`` is the layer's nominal
-    ``d uv / d xy``, so the residual is in frame units.
+    ``uv = H_t (x, y, 1)`` (projective division) ``+ scale * R(x, y, t)``, where ``H_t`` is
+    a ``3 x 3`` matrix per frame (its last row fixed to ``(0, 0, 1)`` unless ``projective``) and
+    ``R = sum_k R_k`` of ``[T, h_k, w_k, 2]`` grids (coarse first), zero at the start. ``scale`` is
+    the layer's nominal ``d uv / d xy``, so the residual is in frame units.
     """
 
     def __init__(
@@ -55,35 +55,49 @@ class MappingField(nn.Module):
         p = torch.baddbmm(m[:, :, 2:], m[:, :, :2], xy[:, :, None])[:, :, 0]  # [N, 3]
         return p[:, :2] / p[:, 2:]
 
+    def residual(self) -> torch.Tensor:
+        """The residual grids summed at the finest one's resolution: ``[T, h, w, 2]``.
+
+        Coarser grids are upsampled bilinearly (corners aligned), so one read of the sum equals
+        the sum of reads at the finest grid's nodes; one gather per step instead of one per grid.
+        """
+        fine = self.residuals[-1]
+        out = fine
+        for grid in self.residuals[:-1]:
+            up = nn.functional.interpolate(
+                grid.permute(0, 3, 1, 2), size=fine.shape[1:3], mode="bilinear", align_corners=True
+            )
+            out = out + up.permute(0, 2, 3, 1)
+        return out
+
     def forward(self, xy: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         uv = self.global_part(xy, t)
-        for grid in self.residuals:
-            uv = uv + self.scale * sample_video(grid, xy, t, self.frame_hw)
+        if len(self.residuals):
+            uv = uv + self.scale * sample_video(self.residual(), xy, t, self.frame_hw)
         return uv
 
 
 class AtlasField(nn.Module):
-    """``C(uv) -> rgb``: a multi-resolution texture, the sum of bilinear reads of every level.
+    """``C(uv) -> rgb`` (and, for a foreground, an alpha logit): a multi-resolution texture, the
+    sum of its levels.
 
     Coarse levels carry gradients far; the finest holds the detail. ``texture()`` flattens the
-    levels into one image at the finest resolution (what ``atlases`` writes and ``render`` reads).
+    levels into one image at the finest resolution, once per step (cheap: the atlas has far fewer
+    texels than a batch has reads), and every read samples it: what training sees is exactly
+    what ``atlases`` writes and ``render`` reads.
     """
 
-    def __init__(self, height: int, width: int, levels: int) -> None:
+    def __init__(self, height: int, width: int, levels: int, channels: int = 3) -> None:
         super().__init__()
         self.size = (height, width)
         sizes = texel_pyramid_sizes(height, width, levels)
-        self.levels = nn.ParameterList([nn.Parameter(torch.zeros(h, w, 3)) for h, w in sizes])
+        self.levels = nn.ParameterList([nn.Parameter(torch.zeros(h, w, channels)) for h, w in sizes])
 
     def forward(self, uv: torch.Tensor) -> torch.Tensor:
-        grid = uv_to_grid(uv, *self.size)
-        out = sample_image(self.levels[0], grid)
-        for level in self.levels[1:]:
-            out = out + sample_image(level, grid)
-        return out  # [N, 3]
+        return sample_image(self.texture(), uv_to_grid(uv, *self.size))  # [N, C]
 
     def texture(self) -> torch.Tensor:
-        """The flattened texture ``[S_h, S_w, 3]``."""
+        """The flattened texture ``[S_h, S_w, C]``."""
         out = self.levels[0]
         for level in self.levels[1:]:
             up = nn.functional.interpolate(
@@ -94,10 +108,11 @@ class AtlasField(nn.Module):
 
 
 class ShareField(nn.Module):
-    """Each layer's share of each pixel, from a full-resolution table of logits.
+    """A full-resolution table of share logits, one channel per foreground layer: ``[T, H, W, L]``.
 
-    ``logits`` is ``[T, H, W, L]`` (one channel per foreground layer); ``conventions.layer_shares``
-    turns them into ``[N, L + 1]`` shares, background first.
+    The model adds each foreground atlas's alpha logit (read at the pixel's atlas position) and
+    ``conventions.layer_shares`` turns the sum into ``[N, L + 1]`` shares, background first. With
+    atlas alphas the table only holds what they cannot (a per-frame residual, kept small).
     """
 
     def __init__(self, logits: torch.Tensor) -> None:
@@ -109,11 +124,11 @@ class ShareField(nn.Module):
         return self.logits.shape[1], self.logits.shape[2]
 
     def at_pixels(self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Shares ``[N, L + 1]`` at integer pixels ``x, y, t`` ``[N]``."""
+        """Logits ``[N, L]`` at integer pixels ``x, y, t`` ``[N]``."""
         _, height, width, num_layers = self.logits.shape
         flat = (t * height + y) * width + x
-        return layer_shares(self.logits.reshape(-1, num_layers).index_select(0, flat))
+        return self.logits.reshape(-1, num_layers).index_select(0, flat)
 
     def at_points(self, xy: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Shares ``[N, L + 1]`` at normalised points between pixels (bilinear in the logits)."""
-        return layer_shares(sample_video(self.logits, xy, t, self.frame_hw))
+        """Logits ``[N, L]`` at normalised points between pixels (bilinear)."""
+        return sample_video(self.logits, xy, t, self.frame_hw)

@@ -18,6 +18,7 @@ from neural_atlases.conventions import frame_file_name
 from neural_atlases.io.cache import cache_key, cached
 from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project, frames_fingerprint
+from neural_atlases.preprocess.align import dense_corrections
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
 from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
 from neural_atlases.preprocess.transforms import layer_transforms, refine_to_reference
@@ -33,6 +34,7 @@ class Prepared:
     masks: np.ndarray  # [T, H, W] float32, 1 = foreground
     flows: list[FlowField]
     transforms: np.ndarray  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, background first
+    corrections: list[tuple[np.ndarray, np.ndarray] | None]  # per layer: dense offsets, valid
     fingerprint: str
 
 
@@ -60,8 +62,36 @@ def prepare(project: Project, config: Config) -> Prepared:
         flows.append(_flow(project, frames, gap, flow_opts, key))
     masks, mask_id = _masks(project, frames, flows, frames_id)
     transforms = _transforms(project, config, frames, flows, masks, mask_id)
+    corrections: list[tuple[np.ndarray, np.ndarray] | None] = [None] * transforms.shape[0]
+    if config.preprocess.align_foreground and num_frames > 1:
+        for layer in range(1, transforms.shape[0]):
+            corrections[layer] = _corrections(project, frames, transforms[layer], masks, flow_opts, layer)
     fingerprint = hashlib.sha256(cache_key(frames=frames_id, masks=mask_id).encode()).hexdigest()[:16]
-    return Prepared(frames, masks, flows, transforms, fingerprint)
+    return Prepared(frames, masks, flows, transforms, corrections, fingerprint)
+
+
+def _corrections(
+    project: Project,
+    frames: np.ndarray,
+    transforms: np.ndarray,
+    weight: np.ndarray,
+    options: FlowOptions,
+    layer: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    key = cache_key(
+        frames=frames_fingerprint(project),
+        transforms=hashlib.sha256(np.ascontiguousarray(transforms).tobytes()).hexdigest(),
+        weight=hashlib.sha256(np.ascontiguousarray(weight).tobytes()).hexdigest(),
+        flow=asdict(options),
+    )
+
+    def compute() -> dict[str, np.ndarray]:
+        with _stage(f"foreground {layer - 1} dense alignment", frames.shape[0] - 1) as bar:
+            offsets, valid = dense_corrections(frames, transforms, weight, options, progress=bar.callback())
+        return {"offsets": offsets, "valid": valid}
+
+    data = cached(project.cache_dir / f"align_{layer}.npz", key, compute)
+    return data["offsets"], data["valid"]
 
 
 def _flow(project: Project, frames: np.ndarray, gap: int, options: FlowOptions, key: str) -> FlowField:

@@ -108,7 +108,9 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         )
     if payload is None:
         layer_weights = [1.0 - prepared.masks] + [prepared.masks] * config.model.foreground_layers
-        model = build_model(config.model, prepared.frames, np.stack(layer_weights), prepared.transforms)
+        model = build_model(
+            config.model, prepared.frames, np.stack(layer_weights), prepared.transforms, prepared.corrections
+        )
         state = TrainState()
     else:
         model = AtlasModel.from_meta(config.model, payload["meta"])

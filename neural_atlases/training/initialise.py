@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import torch
 
 from neural_atlases.config import ModelConfig
 from neural_atlases.conventions import pixels_per_unit, unsquash_alpha
-from neural_atlases.model.atlas_model import AtlasModel, LayerGeometry, VideoShape
+from neural_atlases.model.atlas_model import AtlasModel, LayerGeometry, VideoShape, residual_grid_sizes
+from neural_atlases.preprocess.align import fit_grid
+from neural_atlases.preprocess.fill import push_pull_fill
 
 
 def _apply(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -66,8 +69,8 @@ def place_atlas(
     longest = max(x1 - x0, y1 - y0) * scale + 1 + 2 * margin
     if longest > config.max_atlas_side:
         scale *= (config.max_atlas_side - 1 - 2 * margin) / (longest - 1 - 2 * margin)
-    aw = int(math.ceil((x1 - x0) * scale)) + 1 + 2 * margin
-    ah = int(math.ceil((y1 - y0) * scale)) + 1 + 2 * margin
+    aw = min(int(math.ceil((x1 - x0) * scale)) + 1 + 2 * margin, config.max_atlas_side)
+    ah = min(int(math.ceil((y1 - y0) * scale)) + 1 + 2 * margin, config.max_atlas_side)
     to_texel = np.array([[scale, 0, margin - x0 * scale], [0, scale, margin - y0 * scale], [0, 0, 1.0]])
     to_uv = pixel_to_normalised_matrix(ah, aw) @ to_texel
     nominal = scale * pixels_per_unit(*frame_hw) / pixels_per_unit(ah, aw)
@@ -101,36 +104,24 @@ def splat_average(
     return push_pull_fill(colour.reshape(ah, aw, 3).numpy(), total.reshape(ah, aw).numpy())
 
 
-def push_pull_fill(weighted: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Normalise ``weighted / weight`` (``[h, w, C]`` / ``[h, w]``) and fill empty texels from a
-    coarser level of the same data (push-pull), so no texel is left undefined."""
-    h, w = weight.shape
-    if min(h, w) <= 2 or weight.sum() <= 0:
-        fill = weighted.sum((0, 1)) / max(weight.sum(), 1e-12)
-        out = np.where(weight[..., None] > 0, weighted / np.maximum(weight, 1e-12)[..., None], fill)
-        return out.astype(np.float32)
-    ph, pw = (h + 1) // 2, (w + 1) // 2
-    pad_w = np.zeros((ph * 2, pw * 2, weighted.shape[2]))
-    pad_w[:h, :w] = weighted
-    pad_t = np.zeros((ph * 2, pw * 2))
-    pad_t[:h, :w] = weight
-    coarse = push_pull_fill(
-        pad_w.reshape(ph, 2, pw, 2, -1).sum((1, 3)), pad_t.reshape(ph, 2, pw, 2).sum((1, 3))
-    )
-    up = np.repeat(np.repeat(coarse, 2, 0), 2, 1)[:h, :w]
-    confidence = np.clip(weight, 0, 1)[..., None]
-    mean = weighted / np.maximum(weight, 1e-12)[..., None]
-    return (confidence * mean + (1 - confidence) * up).astype(np.float32)
-
-
 def build_model(
     config: ModelConfig,
     frames: np.ndarray,  # [T, H, W, 3] uint8
     layer_weights: np.ndarray,  # [L + 1, T, H, W] which pixels belong to each layer (bg first)
     pixel_transforms: np.ndarray,  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, per layer
+    corrections: list[tuple[np.ndarray, np.ndarray] | None] | None = None,
 ) -> AtlasModel:
-    """A model whose atlases are placed around, and filled with, what each layer shows."""
+    """A model whose atlases are placed around, and filled with, what each layer shows.
+
+    ``corrections[l]``, where given, is ``(offsets [T, H, W, 2], valid [T, H, W])`` from
+    ``preprocess.align.dense_corrections``: per-pixel frame-0 offsets beyond the layer's global
+    transforms, fitted into the layer's finest residual grid.
+    """
     num_frames, height, width = frames.shape[:3]
+    video = VideoShape(num_frames, height, width)
+    grid_hw = residual_grid_sizes(video, config.residual_cells)[-1] if config.residual_cells else None
+    corrections = corrections or [None] * layer_weights.shape[0]
+    residuals: list[np.ndarray | None] = []
     to_norm = pixel_to_normalised_matrix(height, width)
     from_norm = np.linalg.inv(to_norm)
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
@@ -140,25 +131,39 @@ def build_model(
         box = content_box(pixel_transforms[layer], layer_weights[layer])
         geometry, to_uv = place_atlas(box, (height, width), config)
         uv_to_texel = np.linalg.inv(pixel_to_normalised_matrix(geometry.atlas_height, geometry.atlas_width))
-        texel_maps = np.stack(
-            [
-                _apply(uv_to_texel @ to_uv @ pixel_transforms[layer, t], grid).reshape(height, width, 2)
-                for t in range(num_frames)
-            ]
-        )
+        residual = None
+        if corrections[layer] is not None and grid_hw is not None:
+            offsets, valid = corrections[layer]
+            residual = np.stack([fit_grid(offsets[t], valid[t], grid_hw) for t in range(num_frames)])
+        texel_maps = np.empty((num_frames, height, width, 2))
+        for t in range(num_frames):
+            first = _apply(pixel_transforms[layer, t], grid)  # [H * W, 2] frame-0 pixels
+            if residual is not None:
+                first = first + read_grid(residual[t], height, width).reshape(-1, 2)
+            texel_maps[t] = _apply(uv_to_texel @ to_uv, first).reshape(height, width, 2)
+        residuals.append(residual)
         atlas = splat_average(
             frames, layer_weights[layer], texel_maps, (geometry.atlas_height, geometry.atlas_width)
         )
+        if layer > 0 and config.atlas_alpha:  # the outline: the masks averaged through the mapping
+            ones = np.ones(layer_weights.shape[1:], np.float32)
+            mask = (np.clip(layer_weights[layer], 0, 1)[..., None] * 255).repeat(3, -1).astype(np.uint8)
+            coverage = splat_average(mask, ones, texel_maps, atlas.shape[:2])[..., :1]
+            alpha = unsquash_alpha(torch.from_numpy(0.1 + 0.8 * coverage)).numpy()
+            atlas = np.concatenate([atlas, alpha], -1)
         geometries.append(geometry)
         transforms.append(
             np.stack([to_uv @ pixel_transforms[layer, t] @ from_norm for t in range(num_frames)])
         )
         atlases.append(atlas)
     fg = np.clip(np.moveaxis(layer_weights[1:], 0, -1), 0.0, 1.0)  # [T, H, W, L]
-    logits = unsquash_alpha(torch.from_numpy(0.1 + 0.8 * fg).float())
+    if config.atlas_alpha:  # the atlases hold the alphas; the table starts empty
+        logits = torch.zeros(fg.shape)
+    else:
+        logits = unsquash_alpha(torch.from_numpy(0.1 + 0.8 * fg).float())
     model = AtlasModel(
         config,
-        VideoShape(num_frames, height, width),
+        video,
         geometries,
         torch.from_numpy(np.stack(transforms)).float(),
         logits,
@@ -166,4 +171,17 @@ def build_model(
     with torch.no_grad():
         for layer, atlas in enumerate(atlases):
             model.atlases[layer].levels[0].copy_(torch.from_numpy(atlas))
+        ppu = pixels_per_unit(height, width)
+        for layer, residual in enumerate(residuals):
+            if residual is not None:  # frame-0 pixels -> normalised frame units (``MappingField``)
+                model.mappings[layer].residuals[-1].copy_(torch.from_numpy(residual / ppu).float())
     return model
+
+
+def read_grid(grid: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A ``[h, w, C]`` grid read bilinearly at every pixel of an ``H x W`` frame (corners aligned)."""
+    gh, gw = grid.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    mx = xs * ((gw - 1) / max(width - 1, 1))
+    my = ys * ((gh - 1) / max(height - 1, 1))
+    return cv2.remap(grid.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -14,6 +14,7 @@ import torch
 from neural_atlases.config import Config
 from neural_atlases.errors import UserError
 from neural_atlases.model.atlas_model import AtlasModel
+from neural_atlases.training.realign import realign_layer
 from neural_atlases.training.sampler import PixelSampler
 
 
@@ -112,6 +113,7 @@ class Trainer:
             "alpha_flow": lc.alpha_flow,
             "bootstrap": lc.bootstrap if fraction < lc.bootstrap_fraction else 0.0,
             "scribble": lc.scribble,
+            "alpha_residual": lc.alpha_residual,
         }
         if fraction < lc.global_rigidity_fraction:
             w["global_rigidity_background"] = lc.global_rigidity_background
@@ -148,7 +150,7 @@ class Trainer:
         self.optimiser.step()
         self.state.step += 1
         values["total"] = sum(values.values())
-        values["rgb_psnr"] = 10.0 * math.log10(1.0 / max(float(terms["rgb"]), 1e-12))
+        values["rgb_psnr"] = 10.0 * math.log10(1.0 / max(float(terms["rgb"].detach()), 1e-12))
         return values
 
     @torch.no_grad()
@@ -157,6 +159,12 @@ class Trainer:
         target = self.sampler.frames
         errors = [float((self.model.render_frame(t).clamp(0, 1) - target[t]).square().mean()) for t in frames]
         return 10.0 * math.log10(1.0 / max(sum(errors) / len(errors), 1e-12))
+
+    def realign(self) -> None:
+        """Pull every foreground layer onto the reconstruction (``training.realign``)."""
+        frames = (self.sampler.frames * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+        for layer in range(1, self.model.num_layers):
+            realign_layer(self.model, frames, layer)
 
     def done(self) -> bool:
         if self.state.step >= self.config.train.steps:
@@ -174,8 +182,12 @@ class Trainer:
         tc = self.config.train
         n = self.sampler.num_frames
         eval_frames = sorted({0, n // 3, (2 * n) // 3, n - 1})
+        pending = sorted(f for f in tc.realign_at if f > self.fraction())
         last = time.perf_counter()
         while not self.done():
+            if pending and self.fraction() >= pending[0]:
+                pending.pop(0)
+                self.realign()
             values = self.step()
             now = time.perf_counter()
             self.state.seconds += now - last  # wall time, evaluations and checkpoints included
@@ -195,5 +207,8 @@ class Trainer:
                 )
                 if on_eval:
                     on_eval(value)
+            if finished:
+                for _ in range(tc.realign_final):
+                    self.realign()
             if on_checkpoint and (step % tc.checkpoint_every == 0 or finished):
                 on_checkpoint()

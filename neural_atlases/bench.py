@@ -1,0 +1,198 @@
+"""``make bench``: the synthetic benchmark of the single-layer spine.
+
+A 30-frame 256 x 144 scene with ground truth (``data.synthetic``) is trained through the real
+command line with ``--max-minutes 5`` (preprocessing included), then measured:
+
+- reconstruction PSNR over all frames (``render --reconstruct`` vs the input);
+- clean-plate PSNR where the foreground was (``render -r foreground`` vs the true background,
+  over pixels whose true alpha is above 0.5);
+- edit PSNR: the generator's edit, painted on frame 0, carried into the atlases through the
+  learned frame-0 maps (``atlases -cf``), rendered (``render -b -f``), and compared with the true
+  edited video in the edited region over frames 1..N;
+- alpha IoU (learned foreground share > 0.5 vs true alpha > 0.5);
+- steps per second and the peak memory of the training process;
+- render speed of an edited 768 x 432 video (compositing only, encoding excluded).
+
+Usage: ``python -m neural_atlases.bench [--minutes 5] [--out bench_results] [--skip-render-speed]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
+from neural_atlases.editing.frame_edit import splat_frame_edit
+from neural_atlases.editing.render import Renderer, static_edit
+from neural_atlases.evaluation.evaluate import psnr
+from neural_atlases.io.images import read_frames, write_image
+from neural_atlases.io.project import Project
+from neural_atlases.pipeline.train import load_trained
+from neural_atlases.training.checkpoint import read_checkpoint
+
+TARGETS = {
+    "reconstruction_psnr": 40.0,
+    "clean_plate_psnr": 40.0,
+    "edit_psnr": 30.0,
+    "peak_memory_gb": 1.0,
+    "render_fps_768x432": 100.0,
+}
+
+
+def _cli(*args: str) -> tuple[float, float]:
+    """Run ``neural-atlases ARGS`` in a child process: ``(seconds, peak resident GB)``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "neural_atlases", *args], stderr=subprocess.PIPE, text=True
+    )
+    seconds = time.monotonic() - start
+    if result.returncode != 0:
+        sys.exit(f"bench: neural-atlases {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024**2
+
+
+def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
+    """Train the benchmark scene for ``minutes`` and measure it."""
+    scene = make_scene(SceneConfig())
+    project = Project(root)
+    write_project(scene, root)
+    seconds, peak_gb = _cli("train", "-p", str(root), "--max-minutes", str(minutes), "--restart")
+    baked = load_trained(project)
+    payload = read_checkpoint(root / "results" / "checkpoints" / "checkpoint.pt")
+    state = payload["state"]
+    frames = scene.frames
+    renders = root / "results" / "bench"
+    # everything goes the user's way, through the command line
+    _cli("render", "-p", str(root), "--reconstruct", "-o", str(renders / "reconstruction"))
+    _cli("render", "-p", str(root), "-r", "foreground", "-o", str(renders / "clean_plate"))
+    edited_frame = renders / "edited_frame" / "00000.png"
+    write_image(edited_frame, scene.edited[0])
+    _cli("atlases", "-p", str(root), "-cf", str(edited_frame), "-o", str(renders / "edited_atlases"))
+    _cli(
+        "render",
+        "-p",
+        str(root),
+        "-b",
+        str(renders / "edited_atlases" / "background_atlas.png"),
+        "-f",
+        str(renders / "edited_atlases" / "foreground_atlas_0.png"),
+        "-o",
+        str(renders / "edited"),
+    )
+    recon = read_frames(renders / "reconstruction")
+    removed = read_frames(renders / "clean_plate")
+    edited = read_frames(renders / "edited")
+    overview_figure(root / "overview.png", frames, recon, removed, baked.atlases, edited)
+    region = scene.edit_region[1:]
+    on_fg = region & (scene.alpha[1:] > 0.5)
+    share = np.asarray(baked.shares[..., 1]) > 0.5
+    truth = scene.alpha > 0.5
+    return {
+        "reconstruction_psnr": psnr(recon, frames),
+        "clean_plate_psnr": psnr(removed, scene.background, truth),
+        "edit_psnr": psnr(edited[1:], scene.edited[1:], region),
+        "edit_psnr_foreground": psnr(edited[1:], scene.edited[1:], on_fg),
+        "edit_psnr_background": psnr(edited[1:], scene.edited[1:], region & ~on_fg),
+        "unedited_psnr": psnr(frames[1:], scene.edited[1:], region),
+        "alpha_iou": float((share & truth).sum() / max((share | truth).sum(), 1)),
+        "steps": float(state["step"]),
+        "steps_per_second": state["step"] / max(state["seconds"], 1e-9),
+        "wall_minutes": seconds / 60.0,
+        "peak_memory_gb": peak_gb,
+    }
+
+
+def overview_figure(
+    path: Path, frames: np.ndarray, recon: np.ndarray, removed: np.ndarray, atlases: list, edited: np.ndarray
+) -> None:
+    """The README's picture: a frame, its reconstruction, the foreground removed; the atlases (on
+    grey where unused) and the edited frame."""
+    t = frames.shape[0] * 2 // 3
+    h = frames.shape[1]
+
+    def fit(image: np.ndarray) -> np.ndarray:
+        if image.shape[2] == 4:
+            a = image[..., 3:4].astype(np.float32) / 255.0
+            image = (image[..., :3] * a + 128 * (1 - a)).astype(np.uint8)
+        w = max(1, round(image.shape[1] * h / image.shape[0]))
+        return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+
+    gap = np.full((h, 4, 3), 255, np.uint8)
+    top = np.concatenate([frames[t], gap, recon[t], gap, removed[t]], 1)
+    bottom = np.concatenate([fit(atlases[0]), gap, fit(atlases[1]), gap, edited[t]], 1)
+    width = max(top.shape[1], bottom.shape[1])
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in (top, bottom)]
+    write_image(path, np.concatenate([rows[0], np.full((4, width, 3), 255, np.uint8), rows[1]], 0))
+
+
+def render_speed(root: Path) -> float:
+    """Frames per second of compositing an edited 768 x 432 video (encoding excluded)."""
+    scene = make_scene(SceneConfig(width=768, height=432, frames=30))
+    write_project(scene, root)
+    _cli("train", "-p", str(root), "-s", "20", "--restart")
+    baked = load_trained(Project(root))
+    splats = splat_frame_edit(scene.frames[0], scene.edited[0], 0, baked)
+    edits = [static_edit(s) if s is not None else None for s in splats]
+    renderer = Renderer(baked, edits)
+    renderer.frame(0, scene.frames[0])  # warm up
+    start = time.perf_counter()
+    for t in range(scene.frames.shape[0]):
+        renderer.frame(t, scene.frames[t])
+    return scene.frames.shape[0] / (time.perf_counter() - start)
+
+
+def table(metrics: dict[str, float]) -> str:
+    rows = [
+        ("reconstruction PSNR (dB)", "reconstruction_psnr", ">= 40"),
+        ("clean plate PSNR where the foreground was (dB)", "clean_plate_psnr", ">= 40"),
+        ("edit PSNR in the edited region, frames 1..N (dB)", "edit_psnr", ">= 30"),
+        ("  of which on the foreground (dB)", "edit_psnr_foreground", ""),
+        ("  of which on the background (dB)", "edit_psnr_background", ""),
+        ("  for scale: frames left unedited (dB)", "unedited_psnr", ""),
+        ("alpha IoU", "alpha_iou", ""),
+        ("training steps", "steps", ""),
+        ("steps per second", "steps_per_second", ""),
+        ("wall time, preprocessing included (min)", "wall_minutes", "<= 5"),
+        ("peak memory of training (GB)", "peak_memory_gb", "<= 1"),
+        ("render, edited 768x432 (frames/s)", "render_fps_768x432", ">= 100"),
+    ]
+    lines = ["| measure | value | target |", "|---|---|---|"]
+    for name, key, target in rows:
+        if key in metrics:
+            lines.append(f"| {name} | {metrics[key]:.2f} | {target} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m neural_atlases.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--minutes", type=float, default=5.0, help="training budget (default 5)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench_results"), help="where projects and results go"
+    )
+    parser.add_argument("--skip-render-speed", action="store_true", help="skip the 768x432 render timing")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    metrics = spine_metrics(args.out / "spine", args.minutes)
+    if not args.skip_render_speed:
+        metrics["render_fps_768x432"] = render_speed(args.out / "render_speed")
+    text = table(metrics)
+    print(text)
+    (args.out / "spine.json").write_text(json.dumps(metrics, indent=2))
+    (args.out / "spine.md").write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

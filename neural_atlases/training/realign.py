@@ -1,0 +1,60 @@
+"""Realignment: each frame's foreground pulled onto what the atlas shows, by optical flow.
+
+Mid-training, the reconstruction of frame ``t`` is the atlas's consensus of every frame; where a
+mapping is off, the frame's content sits a little away from where the reconstruction draws it.
+DIS flow between the two (short, between near-identical images, so sub-pixel accurate) says by
+how much, and the layer's residual grid for that frame is moved to close the gap:
+``M(p) -> M(p - f(p))``, to first order ``M(p) - J(p) f(p)`` with ``J`` the mapping's Jacobian.
+Every frame is pulled toward the same consensus, so frames agree with each other, which is what
+an edit needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from neural_atlases.conventions import pixels_per_unit
+from neural_atlases.model.atlas_model import AtlasModel
+from neural_atlases.preprocess.align import fit_grid
+from neural_atlases.preprocess.flow import FlowOptions, consistency_mask, dis_flow
+from neural_atlases.preprocess.transforms import layer_interior
+
+
+@torch.no_grad()
+def realign_layer(
+    model: AtlasModel,
+    frames: np.ndarray,  # [T, H, W, 3] uint8
+    layer: int,
+    options: FlowOptions | None = None,
+    min_share: float = 0.9,
+) -> float:
+    """Move ``layer``'s residual grids so each frame agrees with the reconstruction; returns the
+    mean correction applied, in pixels."""
+    options = options or FlowOptions()
+    mapping = model.mappings[layer]
+    if not len(mapping.residuals):
+        return 0.0
+    fine = mapping.residuals[-1]  # [T, gh, gw, 2]
+    grid_hw = (fine.shape[1], fine.shape[2])
+    height, width = model.video.height, model.video.width
+    ppu = pixels_per_unit(height, width)
+    matrices = mapping.matrices().detach().cpu().numpy()  # [T, 3, 3]
+    moved = []
+    for t in range(model.video.frames):
+        fields = model.frame_pixels(t)
+        recon = fields["recon"].reshape(height, width, 3)
+        recon = (recon.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+        share = fields["shares"][:, layer]
+        inside = layer_interior(share.reshape(height, width).cpu().numpy() > min_share, 2, 64)
+        forward = dis_flow(recon, frames[t], options)  # recon pixel p shows frame pixel p + f(p)
+        backward = dis_flow(frames[t], recon, options)
+        valid = inside & consistency_mask(forward, backward, options.consistency_px)
+        if valid.sum() < 64:
+            continue
+        offsets = fit_grid(forward, valid, grid_hw)  # [gh, gw, 2] pixels
+        jacobian = matrices[t, :2, :2] / mapping.scale  # d uv / d xy in residual units, per xy unit
+        delta = -(offsets.reshape(-1, 2) / ppu) @ jacobian.T  # [gh * gw, 2]
+        fine[t] += torch.from_numpy(delta.reshape(*grid_hw, 2)).to(fine)
+        moved.append(float(np.linalg.norm(forward[valid], axis=1).mean()))
+    return float(np.mean(moved)) if moved else 0.0

@@ -51,12 +51,10 @@ def _cli(*args: str) -> tuple[float, float]:
     """Run ``neural-atlases ARGS`` in a child process: ``(seconds, peak resident GB)``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "neural_atlases", *args], stderr=subprocess.PIPE, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "neural_atlases", *args], stdout=subprocess.DEVNULL)
     seconds = time.monotonic() - start
     if result.returncode != 0:
-        sys.exit(f"bench: neural-atlases {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+        sys.exit(f"bench: neural-atlases {' '.join(args)} failed (see above)")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before) / 1024**2
 

@@ -71,7 +71,7 @@ class LossConfig:
     """Mean squared colour error of the reconstruction."""
     gradient: float = 1000.0
     """x and y finite differences of reconstruction vs frame."""
-    sparsity: float = 100.0
+    sparsity: float = 10.0
     """Foreground atlas colour where alpha is small."""
     rigidity: float = 1.0
     """Local rigidity of every mapping (1-pixel Jacobians)."""
@@ -89,7 +89,7 @@ class LossConfig:
     """Flow-matched points have the same layer shares."""
     bootstrap: float = 2000.0
     """Binary cross-entropy of alpha against the masks, early part of training only."""
-    bootstrap_fraction: float = 0.3
+    bootstrap_fraction: float = 0.1
     """Part of training during which alpha bootstrapping applies."""
     alpha_residual: float = 1.0
     """Squared per-pixel alpha logits beyond the atlas alphas (with ``model.atlas_alpha``)."""

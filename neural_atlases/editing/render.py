@@ -87,6 +87,19 @@ def _atlas_colours(baked: Baked) -> list[np.ndarray]:
     return [a[..., :3].astype(np.float32) / 255.0 for a in baked.atlases]
 
 
+def removal_matte(shares: np.ndarray, kept: list[int], grow_px: int = 1) -> np.ndarray:
+    """How much of each pixel a removal replaces: ``[H, W]`` from shares ``[H, W, L + 1]``.
+
+    The removed layers' total share, grown by ``grow_px`` (a grey-level dilation): a learned
+    alpha is a little soft at an object's outline, and what it misses there would stay behind as
+    a fringe of the removed object; the kept layers' atlases fill the rim instead.
+    """
+    removed = np.clip(1.0 - shares[..., kept].sum(-1), 0.0, 1.0).astype(np.float32)
+    if grow_px <= 0:
+        return removed
+    return cv2.dilate(removed, np.ones((2 * grow_px + 1, 2 * grow_px + 1), np.uint8))
+
+
 class Renderer:
     """Renders frames of one baked project with a fixed set of edits and options."""
 
@@ -125,7 +138,7 @@ class Renderer:
         if opts.reconstruct:
             out = below
         else:
-            removed = 1.0 - shares[..., self.kept].sum(-1, keepdims=True)
+            removed = removal_matte(shares, self.kept)[..., None]
             out = frame.astype(np.float32) / 255.0
             out += (below - out) * removed
         shares = shares / kept_total
@@ -215,6 +228,7 @@ def render_frame_reference(
         bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
         return (top * (1 - fy) + bottom * fy).astype(np.float64)
 
+    matte = removal_matte(np.asarray(baked.shares[t], np.float32), kept)
     for y in range(h):
         for x in range(w):
             s = np.asarray(baked.shares[t, y, x], np.float64)
@@ -222,7 +236,7 @@ def render_frame_reference(
             c = frame[y, x].astype(np.float64) / 255.0
             if options.reconstruct or options.remove:
                 below = sum(s[k] * bilinear(colours[k], baked.maps[k][t, y, x]) for k in kept) / kept_total
-                c = below if options.reconstruct else c + (below - c) * (1.0 - s[kept].sum())
+                c = below if options.reconstruct else c + (below - c) * matte[y, x]
                 s = s / kept_total
             own = [bilinear(colours[k], baked.maps[k][t, y, x]) for k in range(baked.num_layers)]
             residual = 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -118,6 +119,7 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         state = restore_state(payload)
     model = model.to(device)
     sampler = PixelSampler(prepared.frames, prepared.masks, prepared.flows, device, seed=config.train.seed)
+    prepared.flows, prepared.corrections = [], []  # the sampler and the model hold what they need
     trainer = Trainer(model, sampler, config, state=state)
     if payload is not None:
         if payload["optimiser"] is not None:
@@ -162,8 +164,11 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
                 f"interrupted at step {trainer.state.step}; the checkpoint is saved: "
                 f"run `neural-atlases train -p {project.root}` to resume"
             ) from None
-    project.update_meta(config=to_dict(config), trained_steps=trainer.state.step)
-    return bake_project(project, model, prepared.fingerprint, step=trainer.state.step)
+    step = trainer.state.step
+    project.update_meta(config=to_dict(config), trained_steps=step)
+    trainer.optimiser.state.clear()  # its memory is reused by baking
+    gc.collect()
+    return bake_project(project, model, prepared.fingerprint, step=step)
 
 
 def bake_project(project: Project, model: AtlasModel, fingerprint: str, step: int) -> Baked:

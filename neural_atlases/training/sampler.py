@@ -46,11 +46,12 @@ class PixelSampler:
         for f in flows:
             if f.gap >= self.num_frames:
                 continue
+            # half precision: 0.03 px at 60 px of motion, and half the memory
             fw = torch.from_numpy(
-                np.concatenate([f.forward, f.forward_valid[..., None]], -1).astype(np.float32)
+                np.concatenate([f.forward, f.forward_valid[..., None]], -1).astype(np.float16)
             )
             bw = torch.from_numpy(
-                np.concatenate([f.backward, f.backward_valid[..., None]], -1).astype(np.float32)
+                np.concatenate([f.backward, f.backward_valid[..., None]], -1).astype(np.float16)
             )
             self.flows.append((f.gap, fw.to(device), bw.to(device)))  # [T - gap, H, W, 3] each
         self.scribbles = None
@@ -97,7 +98,7 @@ class PixelSampler:
                 # forward: points of frames 0..T-gap-1; backward: points of frames gap..T-1
                 i = self._randint(field.shape[0], per)
                 x, y = self._randint(self.width, per), self._randint(self.height, per)
-                f = gather_pixels(field, x, y, i)  # [per, 3]: dx, dy, valid
+                f = gather_pixels(field, x, y, i).float()  # [per, 3]: dx, dy, valid
                 t = i if sign > 0 else i + gap
                 target = torch.stack([x, y], -1).float() + f[:, :2]
                 parts.append((x, y, t, target, t + sign * gap, f[:, 2]))

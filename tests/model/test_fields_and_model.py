@@ -171,7 +171,16 @@ def _detached(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach() for k, v in terms.items()}
 
 
-EXPECTED_TERMS = {"rgb", "gradient", "sparsity", "rigidity", "flow", "alpha_flow", "bootstrap", "alpha_residual"}
+EXPECTED_TERMS = {
+    "rgb",
+    "gradient",
+    "sparsity",
+    "rigidity",
+    "flow",
+    "alpha_flow",
+    "bootstrap",
+    "alpha_residual",
+}
 
 
 def test_get_outputs_shapes():

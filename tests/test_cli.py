@@ -463,3 +463,44 @@ def test_every_input_file_is_unchanged(trained):
     root, hashes = trained
     assert {name: folder_hash(root / name) for name in ("frames", "masks")} == hashes
     assert read_image(root / "frames" / "00000.png").shape == (H, W, 3)
+
+
+# -- atlases -cf: an edited frame carried into the atlases -----------------------------------------
+def test_atlases_from_an_edited_frame_put_the_edit_on_other_frames(trained, capsys, tmp_path):
+    root, _ = trained
+    frames = read_frames(root / "frames")
+    edited = frames[1].copy()
+    edited[10:18, 20:30] = [255, 0, 255]
+    path = tmp_path / "00001.png"
+    write_image(path, edited)
+    out = tmp_path / "edited_atlases"
+    status, printed, err = run(["atlases", "-p", root, "-cf", path, "-o", out], capsys)
+    assert status == 0, err
+    assert (out / "background_atlas.png").is_file() and (out / "foreground_atlas_0.png").is_file()
+    render = tmp_path / "render"
+    args = ["render", "-p", root, "-b", out / "background_atlas.png", "-f", out / "foreground_atlas_0.png"]
+    status, _, err = run([*args, "-o", render], capsys)
+    assert status == 0, err
+    rendered = read_frames(render)
+    # frame 1 shows the paint where it was painted (within the blur of one resampling)
+    assert np.abs(rendered[1, 11:17, 21:29].astype(int) - [255, 0, 255]).mean() < 40
+    # and the edit reaches the other frames, as a patch about the paint's size, not a smear
+    changed = np.abs(rendered.astype(int) - frames.astype(int)).max(-1) > 3
+    counts = changed.reshape(changed.shape[0], -1).sum(1)
+    assert (counts > 20).all() and (counts < 3 * 80).all(), counts
+
+
+def test_atlases_from_an_edited_frame_bad_inputs(trained, capsys, tmp_path):
+    root, hashes = trained
+    frames = read_frames(root / "frames")
+    wrong = tmp_path / "00001.png"
+    write_image(wrong, frames[1][:-2])
+    assert_user_error(["atlases", "-p", root, "-cf", wrong], capsys, "but frame 1 is")
+    late = tmp_path / "00099.png"
+    write_image(late, frames[1])
+    assert_user_error(["atlases", "-p", root, "-cf", late], capsys, "out of range")
+    nameless = tmp_path / "edit.png"
+    write_image(nameless, frames[1])
+    assert_user_error(["atlases", "-p", root, "-cf", nameless], capsys, "--frame")
+    assert_user_error(["atlases", "-p", root, "--frame", "1"], capsys, "-cf")
+    assert {name: folder_hash(root / name) for name in ("frames", "masks")} == hashes

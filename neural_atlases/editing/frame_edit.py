@@ -2,7 +2,8 @@
 
 The pixels of an edited frame that differ from the original are carried into each layer's atlas
 through that frame's maps, split between layers by the frame's shares with a soft edge (a pixel
-belongs to a layer as its share rises from 0.25 to 0.75).
+belongs to a layer as its share rises from 0.25 to 0.75), scaled so that on the edited frame the
+layers' parts add up to the whole paint.
 
 Each atlas texel near the edit pulls its value from the frame: the frame's map (pixel -> texel)
 is inverted by Newton's method, started from a homography fitted to it, and the edit is read
@@ -89,9 +90,13 @@ def splat_frame_edit(
     shares = np.asarray(baked.shares[t], np.float32)
     colour = edited.astype(np.float32) / 255.0
     near = cv2.dilate(diff.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    own = layer_ownership(shares)  # [H, W, L + 1]
+    # scaled so that, on this frame, the layers' edits add up to the whole paint where they can
+    cover = (shares * own).sum(-1, keepdims=True)
+    own = np.minimum(own / np.maximum(cover, 1e-3), 1.0) * (own > 0)
     out: list[np.ndarray | None] = []
     for layer in range(baked.num_layers):
-        paint = diff * layer_ownership(shares[..., layer])  # [H, W]
+        paint = diff * own[..., layer]  # [H, W]
         mine = near & (cv2.dilate((paint > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
         if not mine.any():
             out.append(None)

@@ -45,7 +45,7 @@ class ModelConfig:
     """``fast``: dense grids and per-frame global transforms (minutes on a CPU)."""
     foreground_layers: int = 1
     """Number of foreground layers (each with its own mapping and atlas)."""
-    atlas_scale: float = 1.0
+    atlas_scale: float = 2.0
     """Atlas texels per pixel of frame 0."""
     atlas_margin: int = 16
     """Texels of margin around what the video shows, in every atlas."""
@@ -101,7 +101,7 @@ class LossConfig:
 class TrainConfig:
     steps: int = 20000
     """Optimisation steps (``--max-minutes`` may stop earlier)."""
-    batch_size: int = 8192
+    batch_size: int = 4096
     """Random pixels per step."""
     flow_batch_fraction: float = 0.5
     """Share of the batch also used for the flow terms, per gap and direction drawn."""
@@ -118,7 +118,7 @@ class TrainConfig:
     realign_at: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85, 0.95)
     """Points of training (fractions) at which each frame's foreground is realigned to the
     reconstruction by optical flow (``training.realign``)."""
-    realign_final: int = 2
+    realign_final: int = 5
     """Realignments of the foreground after the last step."""
     eval_every: int = 1000
     """Steps between evaluations (PSNR on a subset of frames)."""

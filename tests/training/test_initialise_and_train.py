@@ -106,7 +106,7 @@ def test_content_box_with_no_pixels_of_the_layer_is_the_frame():
 @pytest.mark.parametrize("margin", [0, 4, 16])
 def test_place_atlas_on_identity_holds_the_frame_with_the_margin(margin):
     h, w = 32, 48
-    config = ModelConfig(atlas_margin=margin)
+    config = ModelConfig(atlas_scale=1.0, atlas_margin=margin)
     box = content_box(np.tile(np.eye(3), (2, 1, 1)), np.ones((2, h, w)))
     geometry, to_uv = place_atlas(box, (h, w), config)
     assert (geometry.atlas_height, geometry.atlas_width) == (h + 2 * margin, w + 2 * margin)
@@ -158,7 +158,7 @@ def test_build_model_on_a_static_clip_puts_the_frame_in_the_background_atlas():
     frames = np.repeat(frame[None], t, 0)
     weights = np.stack([np.ones((t, h, w)), np.zeros((t, h, w))])  # everything is background
     transforms = np.tile(np.eye(3), (2, t, 1, 1))
-    model = build_model(ModelConfig(atlas_margin=margin, atlas_levels=2), frames, weights, transforms)
+    model = build_model(ModelConfig(atlas_scale=1.0, atlas_margin=margin, atlas_levels=2), frames, weights, transforms)
     g = model.geometries[0]
     assert (g.atlas_height, g.atlas_width) == (h + 2 * margin, w + 2 * margin)
     atlas = model.atlases[0].texture().detach().numpy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import time
 from dataclasses import dataclass, replace
@@ -43,6 +44,16 @@ class TrainRequest:
     device: str = "auto"
     seed: int | None = None
     restart: bool = False
+
+
+def release_memory() -> None:
+    """Hand memory freed by preprocessing back to the system (glibc keeps it otherwise), so that
+    training's peak does not stack on top of it."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def pick_device(name: str) -> torch.device:
@@ -120,6 +131,7 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
     model = model.to(device)
     sampler = PixelSampler(prepared.frames, prepared.masks, prepared.flows, device, seed=config.train.seed)
     prepared.flows, prepared.corrections = [], []  # the sampler and the model hold what they need
+    release_memory()
     trainer = Trainer(model, sampler, config, state=state)
     if payload is not None:
         if payload["optimiser"] is not None:
@@ -167,7 +179,7 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
     step = trainer.state.step
     project.update_meta(config=to_dict(config), trained_steps=step)
     trainer.optimiser.state.clear()  # its memory is reused by baking
-    gc.collect()
+    release_memory()
     return bake_project(project, model, prepared.fingerprint, step=step)
 
 

@@ -135,7 +135,7 @@ def build_model(
         if corrections[layer] is not None and grid_hw is not None:
             offsets, valid = corrections[layer]
             residual = np.stack([fit_grid(offsets[t], valid[t], grid_hw) for t in range(num_frames)])
-        texel_maps = np.empty((num_frames, height, width, 2))
+        texel_maps = np.empty((num_frames, height, width, 2), np.float32)
         for t in range(num_frames):
             first = _apply(pixel_transforms[layer, t], grid)  # [H * W, 2] frame-0 pixels
             if residual is not None:

@@ -34,12 +34,6 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of two images in [0, 1] (any equal shapes)."""
-    mse = float((a.clamp(0, 1) - b).square().mean())
-    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
-
-
 def _param_groups(model: AtlasModel, config: Config) -> list[dict]:
     tc = config.train
     groups: dict[str, list[torch.nn.Parameter]] = {"atlas": [], "transform": [], "residual": [], "alpha": []}

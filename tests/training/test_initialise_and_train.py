@@ -158,7 +158,9 @@ def test_build_model_on_a_static_clip_puts_the_frame_in_the_background_atlas():
     frames = np.repeat(frame[None], t, 0)
     weights = np.stack([np.ones((t, h, w)), np.zeros((t, h, w))])  # everything is background
     transforms = np.tile(np.eye(3), (2, t, 1, 1))
-    model = build_model(ModelConfig(atlas_scale=1.0, atlas_margin=margin, atlas_levels=2), frames, weights, transforms)
+    model = build_model(
+        ModelConfig(atlas_scale=1.0, atlas_margin=margin, atlas_levels=2), frames, weights, transforms
+    )
     g = model.geometries[0]
     assert (g.atlas_height, g.atlas_width) == (h + 2 * margin, w + 2 * margin)
     atlas = model.atlases[0].texture().detach().numpy()

@@ -200,17 +200,14 @@ class AtlasModel(nn.Module):
             if batch.rigid_x is not None:
                 out[f"rigid_uv_{layer}"] = uv[3 * b + 2 * f :]
             reads.append(self.atlases[layer](uv[: 3 * b + f]))  # base points and flow sources
-            has_alpha = self.atlases[layer].levels[0].shape[-1] > 3
-            reads_next.append(
-                self.atlases[layer](out[f"flow_uv_next_{layer}"]) if has_alpha else reads[-1][:0]
-            )
+            has_alpha = self.atlases[layer].levels[0].shape[-1] > 3  # only alphas are needed there
+            reads_next.append(self.atlases[layer](out[f"flow_uv_next_{layer}"]) if has_alpha else uv[:f, :0])
             out[f"rgb_{layer}"] = reads[-1][: 3 * b, :3]
         table = self.shares.at_pixels(x, y, t)  # [3B + F, L]
         shares = self.combine_shares(table, reads)
         out["shares"], out["flow_shares"] = shares[: 3 * b], shares[3 * b :]
         table_next = self.shares.at_points(target, batch.flow_t_next)
-        nxt = [r if r.shape[0] else torch.zeros(f, 3, device=table.device) for r in reads_next]
-        out["flow_shares_next"] = self.combine_shares(table_next, nxt)
+        out["flow_shares_next"] = self.combine_shares(table_next, reads_next)
         out["share_table"] = table[: 3 * b]
         out["recon"] = sum(out["shares"][:, k : k + 1] * out[f"rgb_{k}"] for k in range(self.num_layers))
         return out

@@ -18,7 +18,7 @@ from neural_atlases.baking.bake import Baked
 from neural_atlases.conventions import atlas_file_name
 from neural_atlases.data.clips import packaged_clip
 from neural_atlases.editing.render import Renderer, RenderOptions, edit_from_atlas, static_edit
-from neural_atlases.io.images import read_rgba, write_image
+from neural_atlases.io.images import read_frames, read_rgba, write_image
 from neural_atlases.io.project import Project, init_project, resolve_project
 from neural_atlases.io.video import write_video
 from neural_atlases.pipeline.train import TrainRequest, pick_device, train_project
@@ -101,8 +101,6 @@ def run_demo(project_arg: str, minutes: float) -> dict[str, Path]:
 
 def render_demo(project: Project, baked: Baked) -> dict[str, Path]:
     """Paint the sample edits, write them as atlases, and render the three demo videos."""
-    from neural_atlases.io.images import read_frames
-
     frames = read_frames(project.frames_dir)
     fps = project.fps()
     edit_dir = project.results_dir / "demo_edits"

@@ -61,11 +61,13 @@ def prepare(project: Project, config: Config) -> Prepared:
         key = cache_key(frames=frames_id, gap=gap, flow=asdict(flow_opts), backend=config.preprocess.flow)
         flows.append(_flow(project, frames, gap, flow_opts, key))
     masks, mask_id = _masks(project, frames, flows, frames_id)
-    transforms = _transforms(project, config, frames, flows, masks, mask_id)
+    transforms = _transforms(project, config, frames, flows, masks, mask_id, frames_id)
     corrections: list[tuple[np.ndarray, np.ndarray] | None] = [None] * transforms.shape[0]
     if config.preprocess.align_foreground and num_frames > 1:
         for layer in range(1, transforms.shape[0]):
-            corrections[layer] = _corrections(project, frames, transforms[layer], masks, flow_opts, layer)
+            corrections[layer] = _corrections(
+                project, frames, transforms[layer], masks, flow_opts, layer, frames_id
+            )
     fingerprint = hashlib.sha256(cache_key(frames=frames_id, masks=mask_id).encode()).hexdigest()[:16]
     return Prepared(frames, masks, flows, transforms, corrections, fingerprint)
 
@@ -77,9 +79,10 @@ def _corrections(
     weight: np.ndarray,
     options: FlowOptions,
     layer: int,
+    frames_id: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     key = cache_key(
-        frames=frames_fingerprint(project),
+        frames=frames_id,
         transforms=hashlib.sha256(np.ascontiguousarray(transforms).tobytes()).hexdigest(),
         weight=hashlib.sha256(np.ascontiguousarray(weight).tobytes()).hexdigest(),
         flow=asdict(options),
@@ -144,6 +147,7 @@ def _transforms(
     flows: list[FlowField],
     masks: np.ndarray,
     mask_id: str,
+    frames_id: str,
 ) -> np.ndarray:
     """Per-layer frame-t -> frame-0 pixel transforms ``[L + 1, T, 3, 3]``."""
     mc = config.model
@@ -157,7 +161,7 @@ def _transforms(
         fg=mc.foreground_motion,
         refine=config.preprocess.refine_transforms,
         flow=flows[0].forward.shape,
-        frames=frames_fingerprint(project),
+        frames=frames_id,
     )
 
     def compute() -> dict[str, np.ndarray]:

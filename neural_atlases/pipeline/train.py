@@ -23,6 +23,7 @@ from neural_atlases.progress import Progress
 from neural_atlases.training.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
+    read_checkpoint,
     restore_state,
     save_checkpoint,
 )
@@ -205,10 +206,11 @@ def write_atlases(baked: Baked, folder: Path) -> list[Path]:
 def load_trained(project: Project) -> Baked:
     """The baked maps of a trained project (baked again from the checkpoint when missing)."""
     path = checkpoint_path(project)
-    model, _, payload = load_checkpoint(path)
+    payload = read_checkpoint(path)
     key = f"{payload['extra'].get('fingerprint')}:{payload['state']['step']}"
     baked = load_baked(project.baked_dir, key)
     if baked is None:
+        model, _, _ = load_checkpoint(path)
         baked = bake_project(
             project, model, payload["extra"].get("fingerprint", ""), payload["state"]["step"]
         )

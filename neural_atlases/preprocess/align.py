@@ -15,7 +15,7 @@ import numpy as np
 
 from neural_atlases.preprocess.fill import push_pull_fill
 from neural_atlases.preprocess.flow import FlowOptions, consistency_mask, dis_flow, sample_bilinear
-from neural_atlases.preprocess.transforms import layer_interior
+from neural_atlases.preprocess.transforms import apply_transform, layer_interior
 
 
 def dense_corrections(
@@ -47,9 +47,8 @@ def dense_corrections(
         from_first = dis_flow(frames[0], warped, options)
         ok = consistency_mask(to_first, from_first, options.consistency_px)
         # where each frame-t pixel lands in frame 0 by the transform
-        den = h[2, 0] * xs + h[2, 1] * ys + h[2, 2]
-        rx = (h[0, 0] * xs + h[0, 1] * ys + h[0, 2]) / den
-        ry = (h[1, 0] * xs + h[1, 1] * ys + h[1, 2]) / den
+        r = apply_transform(h, np.stack([xs, ys], -1)).astype(np.float32)  # [H, W, 2]
+        rx, ry = r[..., 0], r[..., 1]
         g = sample_bilinear(to_first, rx, ry)  # [H, W, 2]
         trusted = sample_bilinear(ok.astype(np.float32), rx, ry) > 0.99
         qx, qy = rx + g[..., 0], ry + g[..., 1]

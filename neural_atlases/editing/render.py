@@ -37,6 +37,9 @@ EDIT_TOLERANCE = 3
 EditSource = Callable[[int], np.ndarray | None]
 """A layer's edit for frame ``t``: premultiplied RGBA ``[S_h, S_w, 4]`` float32, or None."""
 
+ColourSource = Callable[[int], np.ndarray]
+"""A layer's atlas colour for frame ``t`` (an animated atlas): ``[S_h, S_w, 3]`` float32 in [0, 1]."""
+
 
 def edit_from_atlas(original: np.ndarray, given: np.ndarray, name: str = "atlas") -> np.ndarray | None:
     """The edit a user made to an atlas: premultiplied RGBA float32, or None if nothing changed.
@@ -78,12 +81,13 @@ class RenderOptions:
     """Render from the atlases alone instead of compositing over the original frames."""
 
 
-def _read(image: np.ndarray, texel_map: np.ndarray) -> np.ndarray:
+def read_atlas(image: np.ndarray, texel_map: np.ndarray) -> np.ndarray:
     """``image`` ``[S_h, S_w, C]`` read at ``texel_map`` ``[H, W, 2]`` (bilinear, border clamped)."""
     return cv2.remap(image, texel_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _atlas_colours(baked: Baked) -> list[np.ndarray]:
+def atlas_colours(baked: Baked) -> list[np.ndarray]:
+    """Each layer's static atlas colour, ``[S_h, S_w, 3]`` float32 in [0, 1]."""
     return [a[..., :3].astype(np.float32) / 255.0 for a in baked.atlases]
 
 
@@ -104,10 +108,21 @@ class Renderer:
     """Renders frames of one baked project with a fixed set of edits and options."""
 
     def __init__(
-        self, baked: Baked, edits: list[EditSource | None], options: RenderOptions = RenderOptions()
+        self,
+        baked: Baked,
+        edits: list[EditSource | None],
+        options: RenderOptions = RenderOptions(),
+        bases: list[ColourSource | None] | None = None,
     ):
+        """``bases``: per layer, the atlas colours of each frame where they are not the static
+        atlas (animated atlases); they matter only where colours come from the atlases alone
+        (``reconstruct`` and what a removal fills in). Over the original frames a layer's colour
+        is the frame's own, whatever its atlas."""
         if len(edits) != baked.num_layers:
             raise ValueError(f"{len(edits)} edits for {baked.num_layers} layers")
+        bases = bases if bases is not None else [None] * baked.num_layers
+        if len(bases) != baked.num_layers:
+            raise ValueError(f"{len(bases)} atlas sources for {baked.num_layers} layers")
         bad = [k for k in options.remove if not 0 <= k < baked.num_layers]
         if bad:
             raise UserError(f"cannot remove layer {bad[0]}: the project has {baked.num_layers} layers")
@@ -116,7 +131,8 @@ class Renderer:
         self.baked = baked
         self.edits = edits
         self.options = options
-        self.colours = _atlas_colours(baked)
+        self.colours = atlas_colours(baked)
+        self.bases = bases
         self.kept = [k for k in range(baked.num_layers) if k not in options.remove]
         self._boxes: dict[int, tuple[float, float, float, float]] = {}
         self._box_refs: list[np.ndarray] = []
@@ -131,9 +147,10 @@ class Renderer:
         b = self.baked
         shares = np.asarray(b.shares[t], dtype=np.float32)  # [H, W, L + 1]
         kept_total = np.maximum(shares[..., self.kept].sum(-1, keepdims=True), 1e-6)
+        colours = [self.colours[k] if base is None else base(t) for k, base in enumerate(self.bases)]
         below = np.zeros(frame.shape, np.float32)
         for k in self.kept:
-            below += shares[..., k : k + 1] * _read(self.colours[k], np.asarray(b.maps[k][t]))
+            below += shares[..., k : k + 1] * read_atlas(colours[k], np.asarray(b.maps[k][t]))
         below /= kept_total
         if opts.reconstruct:
             out = below
@@ -144,8 +161,8 @@ class Renderer:
         shares = shares / kept_total
         for k, edit in edits:
             m = np.asarray(b.maps[k][t])
-            e = _read(edit, m)  # [H, W, 4] premultiplied
-            out += shares[..., k : k + 1] * (e[..., :3] - e[..., 3:4] * _read(self.colours[k], m))
+            e = read_atlas(edit, m)  # [H, W, 4] premultiplied
+            out += shares[..., k : k + 1] * (e[..., :3] - e[..., 3:4] * read_atlas(colours[k], m))
         return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
     def _edits_only(self, t: int, frame: np.ndarray, edits: list[tuple[int, np.ndarray]]) -> np.ndarray:
@@ -168,7 +185,8 @@ class Renderer:
         crop = frame[ys, xs].astype(np.float32) * (1.0 / 255.0)  # the union of the boxes
         shares = np.asarray(b.shares[t, ys, xs], np.float32)  # [h, w, L + 1]
         colours = [
-            _read(self.colours[k], np.ascontiguousarray(b.maps[k][t][ys, xs])) for k in range(b.num_layers)
+            read_atlas(self.colours[k], np.ascontiguousarray(b.maps[k][t][ys, xs]))
+            for k in range(b.num_layers)
         ]
         residual = crop - sum(shares[..., k : k + 1] * colours[k] for k in range(b.num_layers))
         delta = np.zeros_like(crop)
@@ -177,7 +195,7 @@ class Renderer:
                 slice(rows.start - ys.start, rows.stop - ys.start),
                 slice(cols.start - xs.start, cols.stop - xs.start),
             )
-            e = _read(edit, np.ascontiguousarray(b.maps[k][t][rows, cols]))  # [h, w, 4] premultiplied
+            e = read_atlas(edit, np.ascontiguousarray(b.maps[k][t][rows, cols]))  # [h, w, 4] premultiplied
             s = shares[sub][..., k : k + 1]
             delta[sub] += s * (e[..., :3] - e[..., 3:4] * (colours[k][sub] + residual[sub]))
         crop += delta
@@ -189,6 +207,9 @@ class Renderer:
         """Bounding box ``(x0, y0, x1, y1)`` in texels of where an edit is not transparent (cached)."""
         key = id(edit)
         if key not in self._boxes:
+            if len(self._box_refs) >= 64:  # per-frame edits (animated atlases): keep the cache small
+                self._boxes.clear()
+                self._box_refs.clear()
             ys, xs = np.nonzero(edit[..., 3] > 0)
             if ys.size == 0:
                 self._boxes[key] = (np.inf, np.inf, -np.inf, -np.inf)
@@ -213,7 +234,7 @@ def render_frame_reference(
 ) -> np.ndarray:
     """Plain reference: the paper's compositing, pixel by pixel in float64 (slow; tests only)."""
     h, w = frame.shape[:2]
-    colours = _atlas_colours(baked)
+    colours = atlas_colours(baked)
     kept = [k for k in range(baked.num_layers) if k not in options.remove]
     out = np.empty((h, w, 3))
 

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -113,7 +114,8 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
 
 # -- writing one image ----------------------------------------------------------------------------
 def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 95) -> None:
-    """Write ``[H, W, 3]`` or ``[H, W, 4]`` uint8, or ``[H, W]`` uint8/uint16, as PNG or JPEG.
+    """Write ``[H, W, 3]`` or ``[H, W, 4]`` uint8, ``[H, W]`` uint8/uint16 or ``[H, W, 3]`` uint16 (PNG
+    only), as PNG or JPEG.
 
     The format follows the suffix (``.png``, ``.jpg``, ``.jpeg``); parent folders are created.
     16-bit and RGBA images need ``.png``. The file is written under a temporary name in the same
@@ -122,6 +124,8 @@ def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 
     """
     path = Path(path)
     array = np.asarray(array)
+    if array.dtype == np.uint16 and array.ndim == 3 and array.shape[2] == 3:
+        return _write_rgb16(path, array)
     if array.dtype == np.uint16 and array.ndim == 2:
         mode = "I;16"
     elif array.dtype == np.uint8 and (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
@@ -142,6 +146,26 @@ def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 
     options = {"quality": jpeg_quality} if fmt == "JPEG" else {}
     with atomic_write_path(path) as tmp:
         image.save(tmp, format=fmt, **options)
+
+
+def _write_rgb16(path: Path, array: np.ndarray) -> None:
+    """16-bit RGB PNG (Pillow cannot write one; OpenCV can, in BGR order)."""
+    if path.suffix.lower() != ".png":
+        raise UserError(f"cannot write {path}: a 16-bit RGB image needs .png")
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(array[..., ::-1]))
+    if not ok:
+        raise ValueError(f"write_image({path}): OpenCV could not encode a 16-bit PNG")
+    with atomic_write_path(path) as tmp:
+        tmp.write_bytes(data.tobytes())
+
+
+def read_rgb16(path: str | os.PathLike) -> np.ndarray:
+    """A 16-bit RGB PNG as ``[H, W, 3]`` uint16 (``UserError`` if it is not one)."""
+    data = np.fromfile(path, np.uint8) if Path(path).is_file() else np.zeros(0, np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None or image.dtype != np.uint16 or image.ndim != 3 or image.shape[2] != 3:
+        raise UserError(f"cannot read {path}: not a 16-bit RGB PNG")
+    return np.ascontiguousarray(image[..., ::-1])
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ import torch
 from neural_atlases.config import Config, from_dict, to_dict
 from neural_atlases.errors import UserError
 from neural_atlases.model.atlas_model import AtlasModel
+from neural_atlases.training.optim import Adam
 from neural_atlases.training.trainer import TrainState
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -30,7 +31,7 @@ def save_checkpoint(
     model: AtlasModel,
     config: Config,
     state: TrainState,
-    optimiser: torch.optim.Optimizer | None = None,
+    optimiser: Adam | None = None,
     sampler_generator: torch.Generator | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:

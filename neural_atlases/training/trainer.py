@@ -14,6 +14,7 @@ import torch
 from neural_atlases.config import Config
 from neural_atlases.errors import UserError
 from neural_atlases.model.atlas_model import AtlasModel
+from neural_atlases.training.optim import Adam
 from neural_atlases.training.realign import realign_layer
 from neural_atlases.training.sampler import PixelSampler
 
@@ -57,12 +58,9 @@ def _param_groups(model: AtlasModel, config: Config) -> list[dict]:
     return [{"params": ps, "lr": lrs[k], "base_lr": lrs[k], "name": k} for k, ps in groups.items() if ps]
 
 
-def make_optimiser(model: AtlasModel, config: Config) -> torch.optim.Adam:
+def make_optimiser(model: AtlasModel, config: Config) -> Adam:
     """Adam over the fields, one learning rate per kind of parameter (fused where it can be)."""
-    groups = _param_groups(model, config)
-    device = next(model.parameters()).device
-    fused = device.type in ("cpu", "cuda")
-    return torch.optim.Adam(groups, betas=(0.9, 0.99), eps=1e-15, fused=fused)
+    return Adam(_param_groups(model, config), betas=(0.9, 0.99), eps=1e-15)
 
 
 def cosine_ratio(fraction: float, final_ratio: float) -> float:
@@ -79,7 +77,7 @@ class Trainer:
         model: AtlasModel,
         sampler: PixelSampler,
         config: Config,
-        optimiser: torch.optim.Optimizer | None = None,
+        optimiser: Adam | None = None,
         state: TrainState | None = None,
     ) -> None:
         self.model = model

@@ -62,7 +62,11 @@ class ModelConfig:
     layer's outline lives in its atlas and every frame agrees on it; a per-pixel table adds what
     it cannot hold (kept small by ``losses.alpha_residual``)."""
     residual_cells: tuple[int, ...] = (32, 8)
-    """Cell sizes in pixels of the per-frame residual grids added to each mapping (coarse first)."""
+    """Cell sizes in pixels of the per-frame residual grids added to each foreground mapping
+    (coarse first)."""
+    background_residual_cells: tuple[int, ...] = (32, 8)
+    """The same for the background mapping. Where the foreground covers the background only
+    rigidity holds a fine residual in place, and a clean plate reads the atlas there."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +241,11 @@ def validate(config: Config) -> None:
         (config.model.atlas_levels >= 1, "model.atlas_levels", "an integer >= 1"),
         (config.model.atlas_scale > 0, "model.atlas_scale", "a number > 0"),
         (all(c >= 2 for c in config.model.residual_cells), "model.residual_cells", "cell sizes >= 2"),
+        (
+            all(c >= 2 for c in config.model.background_residual_cells),
+            "model.background_residual_cells",
+            "cell sizes >= 2",
+        ),
         (config.preprocess.flow in ("dis",), "preprocess.flow", "dis"),
         (
             config.preprocess.flow_preset in ("ultrafast", "fast", "medium"),

@@ -8,8 +8,11 @@ as shot. Where a layer covers the whole pixel this is the paper's blend of the e
 at soft layer edges it keeps the other layers' colour, where blending over the frame would mix the
 edited layer's old colour back in.
 
-Removing a layer replaces its share of each pixel by what the layers kept show there (from their
-atlases). ``reconstruct`` renders from the atlases alone.
+Removing a layer unmixes each pixel: what stays is the kept layers' own colour (their atlas colour
+plus the frame's residual ``frame - recon``), and the removed layers' share (grown by a pixel, see
+``removal_matte``) is filled by what the kept layers' atlases show there. Where the removed layer
+is only partly opaque none of its colour stays behind. ``reconstruct`` renders from the atlases
+alone.
 
 Edits are premultiplied RGBA, ``[S_h, S_w, 4]`` float32 in [0, 1] (premultiplied so bilinear reads
 at an edit's border fade it out instead of darkening it). ``edit_from_atlas`` derives one from an
@@ -154,10 +157,14 @@ class Renderer:
         below /= kept_total
         if opts.reconstruct:
             out = below
-        else:
+        else:  # the kept layers' own colour in the frame, then the removed part filled from atlases
+            static = [read_atlas(self.colours[k], np.asarray(b.maps[k][t])) for k in range(b.num_layers)]
+            residual = frame.astype(np.float32) / 255.0 - sum(
+                shares[..., k : k + 1] * static[k] for k in range(b.num_layers)
+            )
+            kept = sum(shares[..., k : k + 1] * static[k] for k in self.kept) / kept_total + residual
             removed = removal_matte(shares, self.kept)[..., None]
-            out = frame.astype(np.float32) / 255.0
-            out += (below - out) * removed
+            out = kept + (below - kept) * removed
         shares = shares / kept_total
         for k, edit in edits:
             m = np.asarray(b.maps[k][t])
@@ -255,11 +262,16 @@ def render_frame_reference(
             s = np.asarray(baked.shares[t, y, x], np.float64)
             kept_total = max(s[kept].sum(), 1e-6)
             c = frame[y, x].astype(np.float64) / 255.0
-            if options.reconstruct or options.remove:
-                below = sum(s[k] * bilinear(colours[k], baked.maps[k][t, y, x]) for k in kept) / kept_total
-                c = below if options.reconstruct else c + (below - c) * matte[y, x]
-                s = s / kept_total
             own = [bilinear(colours[k], baked.maps[k][t, y, x]) for k in range(baked.num_layers)]
+            if options.reconstruct or options.remove:
+                below = sum(s[k] * own[k] for k in kept) / kept_total
+                if options.reconstruct:
+                    c = below
+                else:
+                    r = c - sum(s[k] * own[k] for k in range(baked.num_layers))
+                    mine = sum(s[k] * own[k] for k in kept) / kept_total + r
+                    c = mine + (below - mine) * matte[y, x]
+                s = s / kept_total
             residual = 0.0
             if not (options.reconstruct or options.remove):
                 residual = c - sum(s[k] * own[k] for k in range(baked.num_layers))

@@ -96,10 +96,12 @@ class AtlasModel(nn.Module):
             transforms = torch.eye(3).expand(num_layers, video.frames, 3, 3).clone()
         if share_logits is None:
             share_logits = torch.zeros(video.frames, *hw, config.foreground_layers)
-        residual_sizes = residual_grid_sizes(video, config.residual_cells)
+        cells = [config.background_residual_cells] + [config.residual_cells] * config.foreground_layers
         motions = [config.background_motion] + [config.foreground_motion] * config.foreground_layers
         self.mappings = nn.ModuleList(
-            MappingField(transforms[i], hw, residual_sizes, g.scale, motions[i] == "homography")
+            MappingField(
+                transforms[i], hw, residual_grid_sizes(video, cells[i]), g.scale, motions[i] == "homography"
+            )
             for i, g in enumerate(geometries)
         )
         alpha = 1 if config.atlas_alpha else 0

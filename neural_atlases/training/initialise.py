@@ -114,7 +114,6 @@ def build_model(
     """
     num_frames, height, width = frames.shape[:3]
     video = VideoShape(num_frames, height, width)
-    grid_hw = residual_grid_sizes(video, config.residual_cells)[-1] if config.residual_cells else None
     corrections = corrections or [None] * layer_weights.shape[0]
     residuals: list[np.ndarray | None] = []
     to_norm = pixel_to_normalised_matrix(height, width)
@@ -127,6 +126,8 @@ def build_model(
         geometry, to_uv = place_atlas(box, (height, width), config)
         uv_to_texel = np.linalg.inv(pixel_to_normalised_matrix(geometry.atlas_height, geometry.atlas_width))
         residual = None
+        cells = config.background_residual_cells if layer == 0 else config.residual_cells
+        grid_hw = residual_grid_sizes(video, cells)[-1] if cells else None
         if corrections[layer] is not None and grid_hw is not None:
             offsets, valid = corrections[layer]
             residual = np.stack([fit_grid(offsets[t], valid[t], grid_hw) for t in range(num_frames)])

@@ -143,6 +143,23 @@ def test_reconstruct_with_a_removed_layer_matches_reference():
     _assert_matches_reference(baked, [None] * 3, RenderOptions(reconstruct=True, remove=frozenset({2})))
 
 
+def test_removing_a_half_transparent_layer_leaves_none_of_its_colour():
+    # frames exactly as the atlases compose them: removal gives the background atlas alone, even
+    # where the foreground holds only part of the pixel
+    baked = _baked(2, seed=10)
+    baked.shares[..., 1] = np.where(np.arange(W) < W // 2, 0.6, 0.0)[None, None, :]
+    baked.shares[..., 0] = 1.0 - baked.shares[..., 1]
+    frames = np.stack(list(Renderer(baked, [None, None], RenderOptions(reconstruct=True)).frames(_frames())))
+    removed = np.stack(
+        list(Renderer(baked, [None, None], RenderOptions(remove=frozenset({1}))).frames(frames))
+    )
+    background = baked.shares.copy()
+    background[..., 0], background[..., 1] = 1.0, 0.0
+    only = Baked(baked.maps, background, baked.atlases)
+    expected = np.stack(list(Renderer(only, [None, None], RenderOptions(reconstruct=True)).frames(frames)))
+    assert np.abs(removed.astype(int) - expected.astype(int)).max() <= 1
+
+
 def test_reconstruct_of_one_opaque_layer_is_its_atlas_read_at_the_map():
     # background share 1, integer maps: reconstruct reads atlas texels exactly
     baked = _baked(2)

@@ -60,6 +60,8 @@ class MaskOptions:
     """Mask R-CNN detections below this score are ignored."""
     detection_side: int = 800
     """Mask R-CNN scales frames so that their shorter side has this many pixels."""
+    detection_proposals: int = 1000
+    """Region proposals per frame that Mask R-CNN's box head examines (fewer is faster)."""
     motion: MotionMaskOptions = field(default_factory=MotionMaskOptions)
     """Settings of the motion segmentation."""
 
@@ -125,13 +127,16 @@ def _maskrcnn(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBacke
     def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
         from neural_atlases.preprocess.detection import maskrcnn_masks
 
-        model = build_maskrcnn(weights, options.detection_side).to(torch_device())
+        model = build_maskrcnn(
+            weights, options.detection_side, options.score_threshold, options.detection_proposals
+        ).to(torch_device())
         return maskrcnn_masks(frames, model, label, options.score_threshold, progress)
 
     settings = {
         "class": options.foreground_class,
         "score_threshold": options.score_threshold,
         "detection_side": options.detection_side,
+        "detection_proposals": options.detection_proposals,
         "weights": file_identity(weights),
     }
     return MaskBackend("maskrcnn", settings, run)

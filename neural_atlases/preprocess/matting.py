@@ -84,7 +84,11 @@ def modnet_masks(frames: np.ndarray, session: Any, progress: ProgressFn | None =
     name = session.get_inputs()[0].name
     out = np.empty((t, h, w), np.float32)
     for i in range(t):
-        matte = session.run(None, {name: modnet_input(frames[i])})[0]
+        try:
+            matte = session.run(None, {name: modnet_input(frames[i])})[0]
+        except Exception as exc:  # onnxruntime's own error types: the model does not fit
+            reason = " ".join(str(exc).split())[:200]
+            raise UserError(f"preprocess.modnet_onnx: the model fails on a MODNet input: {reason}") from None
         if matte.ndim != 4 or matte.shape[:2] != (1, 1):
             raise UserError(f"preprocess.modnet_onnx: the model gave {matte.shape}, not a matte [1, 1, h, w]")
         out[i] = matte_to_frame(matte, h, w)

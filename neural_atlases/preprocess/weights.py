@@ -149,12 +149,18 @@ def load_state_dict(path: Path, spec: WeightsSpec) -> dict[str, Any]:
     return state
 
 
-def load_into(model: Any, path: Path, spec: WeightsSpec) -> Any:
-    """Load the weights in ``path`` into ``model`` (strictly); a mismatch is a ``UserError``."""
+def load_into(model: Any, path: Path, spec: WeightsSpec, assign: bool = False) -> Any:
+    """Load the weights in ``path`` into ``model`` (strictly); a mismatch is a ``UserError``.
+
+    ``assign``: the model's tensors become the file's (for a model built on the meta device).
+    """
     state = load_state_dict(path, spec)
     try:
-        model.load_state_dict(state)
+        model.load_state_dict(state, assign=assign)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise UserError(f"{spec.what} weights {path} do not fit the model: {first}") from None
+        reason = " ".join(str(exc).split())[:300]
+        raise UserError(f"{spec.what} weights {path} do not fit the model: {reason}") from None
+    left = [name for name, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if left:
+        raise UserError(f"{spec.what} weights {path} lack {left[0]}")
     return model

@@ -10,6 +10,7 @@ command line with ``--max-minutes 5`` (preprocessing included), then measured:
   learned frame-0 maps (``atlases -cf``), rendered (``render -b -f``), and compared with the true
   edited video in the edited region over frames 1..N;
 - alpha IoU (learned foreground share > 0.5 vs true alpha > 0.5);
+- motion masks IoU (the masks that bootstrapped the alpha, ``results/masks``, vs true alpha > 0.5);
 - steps per second and the peak memory of the training process;
 - render speed of an edited 768 x 432 video (compositing only, encoding excluded).
 
@@ -33,7 +34,7 @@ from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
 from neural_atlases.editing.frame_edit import splat_frame_edit
 from neural_atlases.editing.render import Renderer, static_edit
 from neural_atlases.evaluation.evaluate import psnr
-from neural_atlases.io.images import read_frames, write_image
+from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project
 from neural_atlases.pipeline.train import load_trained
 from neural_atlases.training.checkpoint import read_checkpoint
@@ -57,6 +58,14 @@ def _cli(*args: str) -> tuple[float, float]:
         sys.exit(f"bench: neural-atlases {' '.join(args)} failed (see above)")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before) / 1024**2
+
+
+def mask_iou(project: Project, alpha: np.ndarray) -> float:
+    """IoU of the masks the tool made (``results/masks`` > 0.5) and the true alpha ``[T, H, W]`` > 0.5."""
+    t, h, w = alpha.shape
+    masks = read_masks(project.masks_out_dir, t, h, w) > 0.5
+    truth = alpha > 0.5
+    return float((masks & truth).sum() / max((masks | truth).sum(), 1))
 
 
 def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
@@ -103,6 +112,7 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
         "edit_psnr_background": psnr(edited[1:], scene.edited[1:], region & ~on_fg),
         "unedited_psnr": psnr(frames[1:], scene.edited[1:], region),
         "alpha_iou": float((share & truth).sum() / max((share | truth).sum(), 1)),
+        "mask_iou": mask_iou(project, scene.alpha),
         "steps": float(state["step"]),
         "steps_per_second": state["step"] / max(state["seconds"], 1e-9),
         "wall_minutes": seconds / 60.0,
@@ -158,6 +168,7 @@ def table(metrics: dict[str, float]) -> str:
         ("  of which on the background (dB)", "edit_psnr_background", ""),
         ("  for scale: frames left unedited (dB)", "unedited_psnr", ""),
         ("alpha IoU", "alpha_iou", ""),
+        ("motion masks IoU", "mask_iou", ">= 0.7"),
         ("training steps", "steps", ""),
         ("steps per second", "steps_per_second", ""),
         ("wall time, preprocessing included (min)", "wall_minutes", "<= 5"),

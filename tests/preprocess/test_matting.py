@@ -16,7 +16,7 @@ from neural_atlases.preprocess.matting import (
     open_modnet,
 )
 
-pytest.importorskip("onnxruntime", reason="the dev extra installs onnxruntime")
+pytest.importorskip("onnxruntime", reason="the dev extra installs onnxruntime", exc_type=ImportError)
 
 
 @pytest.mark.parametrize(

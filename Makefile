@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install install-selfie test lint demo bench clean
 
 install: $(STAMP)
 
@@ -13,6 +13,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# the optional MediaPipe backend (foreground_class "selfie"): its wheel declares numpy < 2, so it
+# goes in with --no-deps beside what it really needs (the selfie extra)
+install-selfie: install
+	$(PY) -m pip install --quiet -e '.[dev,selfie]'
+	$(PY) -m pip install --quiet --no-deps mediapipe==0.10.21
 
 lint: install
 	$(PY) -m ruff check neural_atlases tests

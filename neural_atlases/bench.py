@@ -12,6 +12,7 @@ command line with ``--max-minutes 5`` (preprocessing included), then measured:
 - alpha IoU (learned foreground share > 0.5 vs true alpha > 0.5), and the same for the matte that
   ``export`` writes;
 - reconstruction PSNR from the animated atlases (``atlases -a``, ``render --reconstruct`` with them);
+- motion masks IoU (the masks that bootstrapped the alpha, ``results/masks``, vs true alpha > 0.5);
 - steps per second and the peak memory of the training process;
 - render speed of an edited 768 x 432 video (compositing only, encoding excluded).
 
@@ -59,6 +60,14 @@ def _cli(*args: str) -> tuple[float, float]:
         sys.exit(f"bench: neural-atlases {' '.join(args)} failed (see above)")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before) / 1024**2
+
+
+def mask_iou(project: Project, alpha: np.ndarray) -> float:
+    """IoU of the masks the tool made (``results/masks`` > 0.5) and the true alpha ``[T, H, W]`` > 0.5."""
+    t, h, w = alpha.shape
+    masks = read_masks(project.masks_out_dir, t, h, w) > 0.5
+    truth = alpha > 0.5
+    return float((masks & truth).sum() / max((masks | truth).sum(), 1))
 
 
 def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
@@ -123,6 +132,7 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
         "alpha_iou": iou(share, truth),
         "animated_reconstruction_psnr": psnr(read_frames(renders / "animated_reconstruction"), frames),
         "export_matte_iou": iou(mattes, truth),
+        "mask_iou": mask_iou(project, scene.alpha),
         "steps": float(state["step"]),
         "steps_per_second": state["step"] / max(state["seconds"], 1e-9),
         "wall_minutes": seconds / 60.0,
@@ -185,6 +195,7 @@ def table(metrics: dict[str, float]) -> str:
         ("alpha IoU", "alpha_iou", ""),
         ("reconstruction from the animated atlases (dB)", "animated_reconstruction_psnr", ">= 35"),
         ("exported matte IoU against the true alpha", "export_matte_iou", ">= 0.9"),
+        ("motion masks IoU", "mask_iou", ">= 0.7"),
         ("training steps", "steps", ""),
         ("steps per second", "steps_per_second", ""),
         ("wall time, preprocessing included (min)", "wall_minutes", "<= 5"),

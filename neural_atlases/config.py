@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,10 @@ from neural_atlases.errors import UserError
 @dataclass(frozen=True)
 class PreprocessConfig:
     flow: str = "dis"
-    """Optical flow backend: ``dis`` (OpenCV DIS, offline)."""
+    """Optical flow backend: ``dis`` (OpenCV DIS, offline) or ``raft`` (torchvision RAFT large;
+    weights from ``flow_weights``, torchvision's cache, or a download)."""
+    flow_weights: str | None = None
+    """RAFT weights file (a state dict); ``null``: torchvision's cache, or a download."""
     flow_preset: str = "medium"
     """DIS preset: ``ultrafast``, ``fast`` or ``medium``."""
     flow_gaps: tuple[int, ...] = (1, 2, 4, 8)
@@ -31,7 +35,16 @@ class PreprocessConfig:
     flow_consistency_px: float = 1.0
     """Forward and backward flow must agree within this many pixels to be used."""
     foreground_class: str = "motion"
-    """How masks are made when the project has none: ``motion`` (class-agnostic motion)."""
+    """How masks are made when the project has none (its own masks/ always win): ``motion``
+    (class-agnostic motion, no weights), ``anything`` or a COCO class name such as ``person`` or
+    ``bird`` (Mask R-CNN), ``modnet`` (portrait matting from ``modnet_onnx``) or ``selfie``
+    (MediaPipe person segmentation, an optional extra)."""
+    mask_weights: str | None = None
+    """Mask R-CNN weights file (a state dict); ``null``: torchvision's cache, or a download."""
+    modnet_onnx: str | None = None
+    """MODNet's ONNX export, for ``foreground_class: "modnet"``."""
+    mask_score_threshold: float = 0.5
+    """Mask R-CNN detections scoring below this are ignored."""
     refine_transforms: bool = True
     """Refine each frame's global transform by direct image alignment against frame 0."""
     align_foreground: bool = True
@@ -144,7 +157,15 @@ class Config:
     """Optimisation."""
 
 
-PRESETS: dict[str, Config] = {"single_layer": Config()}
+MODNET_ONNX = "models/modnet_photographic_portrait_matting.onnx"
+"""Where the MODNet preset expects MODNet's ONNX export (relative to the working directory)."""
+
+PRESETS: dict[str, Config] = {
+    "single_layer": Config(),
+    "single_layer_modnet": Config(
+        preprocess=PreprocessConfig(foreground_class="modnet", modnet_onnx=MODNET_ONNX)
+    ),
+}
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -175,6 +196,11 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, path)
     origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint):
+        if value is None:
+            return None
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _coerce(inner, value, path)
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise UserError(f"config: '{path}' must be a list, got {value!r}")
@@ -246,7 +272,7 @@ def validate(config: Config) -> None:
             "model.background_residual_cells",
             "cell sizes >= 2",
         ),
-        (config.preprocess.flow in ("dis",), "preprocess.flow", "dis"),
+        (config.preprocess.flow in ("dis", "raft"), "preprocess.flow", "dis or raft"),
         (
             config.preprocess.flow_preset in ("ultrafast", "fast", "medium"),
             "preprocess.flow_preset",
@@ -257,7 +283,11 @@ def validate(config: Config) -> None:
             "preprocess.flow_gaps",
             "a non-empty list of integers >= 1",
         ),
-        (config.preprocess.foreground_class in ("motion",), "preprocess.foreground_class", "motion"),
+        (
+            0 <= config.preprocess.mask_score_threshold <= 1,
+            "preprocess.mask_score_threshold",
+            "in [0, 1]",
+        ),
         (config.train.steps >= 1, "train.steps", "an integer >= 1"),
         (config.train.batch_size >= 16, "train.batch_size", "an integer >= 16"),
         (all(0 < f < 1 for f in config.train.realign_at), "train.realign_at", "fractions in (0, 1)"),
@@ -269,6 +299,12 @@ def validate(config: Config) -> None:
     for ok, key, expected in checks:
         if not ok:
             raise UserError(f"config: '{key}' must be {expected}")
+    from neural_atlases.preprocess.backends import mask_backend_name  # here: it imports the preprocessing
+
+    try:
+        mask_backend_name(config.preprocess.foreground_class)
+    except UserError as exc:
+        raise UserError(f"config: 'preprocess.foreground_class': {exc}") from None
 
 
 def load_config(path: Path | None, base: Config | None = None) -> Config:

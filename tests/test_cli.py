@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -348,6 +349,36 @@ def test_config_with_an_unknown_key(trained, capsys, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     assert_early_user_error(["train", "-p", root, "-c", broken], capsys, "not valid JSON")
+
+
+def test_a_misspelt_foreground_class_lists_the_valid_ones(trained, capsys, tmp_path):
+    root, _ = trained
+    bad = tmp_path / "brid.json"
+    bad.write_text(json.dumps({"preprocess": {"foreground_class": "brid"}}))
+    line = assert_early_user_error(["train", "-p", root, "-c", bad], capsys, "'preprocess.foreground_class'")
+    assert "did you mean 'bird'" in line and "person" in line and "toothbrush" in line and "selfie" in line
+
+
+def test_bird_without_weights_or_network_fails_at_once(tmp_path):
+    """The issue's check: ``foreground_class: "bird"`` with no weights and no network gives one
+    line naming the file looked for and exit status 2 (the real command, in a child process)."""
+    root = _small_project(tmp_path / "p", [(24, 16)] * 3)
+    config = tmp_path / "bird.json"
+    config.write_text(json.dumps({"preprocess": {"foreground_class": "bird"}}))
+    env = {**os.environ, "TORCH_HOME": str(tmp_path / "torch"), "NEURAL_ATLASES_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "neural_atlases", "train", "-p", str(root), "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    looked_for = tmp_path / "torch" / "hub" / "checkpoints" / "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth"
+    assert str(looked_for) in result.stderr
+    assert "preprocess.mask_weights" in result.stderr and '"motion"' in result.stderr
+    assert not (root / "results" / "cache").exists()  # nothing was computed
 
 
 def test_bad_train_options(trained, capsys):

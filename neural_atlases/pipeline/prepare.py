@@ -1,9 +1,11 @@
 """Everything training needs from a project, computed once and cached.
 
-Frames are read from ``frames/``; optical flow (forward and backward, every configured gap) and
-its consistency masks, the foreground masks (the user's, or motion masks) and each layer's
-per-frame global transforms are cached under ``results/cache`` with a fingerprint of the frames
-and the settings, and rebuilt when either changes.
+Frames are read from ``frames/``; optical flow (forward and backward, every configured gap, from
+the configured flow backend) and its consistency masks, the foreground masks (the user's, or
+those of the configured mask backend) and each layer's per-frame global transforms are cached
+under ``results/cache`` with a fingerprint of the frames and the settings (the backend and its
+weights included), and rebuilt when either changes. The backends are checked before any work,
+so missing weights fail at once.
 """
 
 from __future__ import annotations
@@ -19,8 +21,14 @@ from neural_atlases.io.cache import cache_key, cached
 from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project, frames_fingerprint
 from neural_atlases.preprocess.align import dense_corrections
+from neural_atlases.preprocess.backends import (
+    FlowBackend,
+    MaskBackend,
+    MaskOptions,
+    flow_backend,
+    mask_backend,
+)
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
-from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
 from neural_atlases.preprocess.transforms import layer_transforms, refine_to_reference
 from neural_atlases.progress import Progress
 from neural_atlases.training.sampler import FlowField
@@ -43,24 +51,41 @@ def _flow_options(config: Config) -> FlowOptions:
     return FlowOptions(preset=pc.flow_preset, consistency_px=pc.flow_consistency_px)
 
 
+def mask_options(config: Config) -> MaskOptions:
+    """The mask backend's options from the config."""
+    pc = config.preprocess
+    return MaskOptions(
+        foreground_class=pc.foreground_class,
+        mask_weights=pc.mask_weights,
+        modnet_onnx=pc.modnet_onnx,
+        score_threshold=pc.mask_score_threshold,
+    )
+
+
 def _stage(description: str, total: int) -> Progress:
     return Progress(total, description, unit="frame")
 
 
 def prepare(project: Project, config: Config) -> Prepared:
     """Read the frames and compute (or load) flow, masks and transforms."""
+    flow_opts = _flow_options(config)
+    flow_source = flow_backend(config.preprocess.flow, flow_opts, config.preprocess.flow_weights)
+    flows: list[FlowField] = []
+    masker = None
+    if not project.has_user_masks():  # the project's own masks win over any backend
+        masker = mask_backend(mask_options(config), lambda: (flows[0].forward, flows[0].backward))
     with _stage("reading frames", len(project.frame_files())) as bar:
         frames = read_frames(project.frames_dir, progress=bar.callback())
     num_frames = frames.shape[0]
     frames_id = frames_fingerprint(project)
-    flow_opts = _flow_options(config)
-    flows = []
+    flow_ids = []
     for gap in config.preprocess.flow_gaps:
         if gap >= num_frames:
             continue
-        key = cache_key(frames=frames_id, gap=gap, flow=asdict(flow_opts), backend=config.preprocess.flow)
-        flows.append(_flow(project, frames, gap, flow_opts, key))
-    masks, mask_id = _masks(project, frames, flows, frames_id)
+        key = cache_key(frames=frames_id, gap=gap, backend=flow_source.name, flow=flow_source.settings)
+        flows.append(_flow(project, frames, gap, flow_source, flow_opts, key))
+        flow_ids.append(key)
+    masks, mask_id = _masks(project, frames, flows, flow_ids, masker, frames_id)
     transforms = _transforms(project, config, frames, flows, masks, mask_id, frames_id)
     corrections: list[tuple[np.ndarray, np.ndarray] | None] = [None] * transforms.shape[0]
     if config.preprocess.align_foreground and num_frames > 1:
@@ -97,10 +122,12 @@ def _corrections(
     return data["offsets"], data["valid"]
 
 
-def _flow(project: Project, frames: np.ndarray, gap: int, options: FlowOptions, key: str) -> FlowField:
+def _flow(
+    project: Project, frames: np.ndarray, gap: int, source: FlowBackend, options: FlowOptions, key: str
+) -> FlowField:
     def compute() -> dict[str, np.ndarray]:
-        with _stage(f"optical flow, gap {gap}", frames.shape[0] - gap) as bar:
-            fw, bw = compute_flows(frames, gap, options, progress=bar.callback())
+        with _stage(f"optical flow ({source.name}), gap {gap}", frames.shape[0] - gap) as bar:
+            fw, bw = compute_flows(frames, gap, options, bar.callback(), source.pair_flow)
         return {
             "forward": fw,
             "backward": bw,
@@ -113,31 +140,35 @@ def _flow(project: Project, frames: np.ndarray, gap: int, options: FlowOptions, 
 
 
 def _masks(
-    project: Project, frames: np.ndarray, flows: list[FlowField], frames_id: str
+    project: Project,
+    frames: np.ndarray,
+    flows: list[FlowField],
+    flow_ids: list[str],
+    masker: MaskBackend | None,
+    frames_id: str,
 ) -> tuple[np.ndarray, str]:
-    """The user's masks when the project has them, else motion masks (written to results/masks)."""
+    """The user's masks when the project has them, else the backend's (written to results/masks)."""
     num_frames, height, width = frames.shape[:3]
-    if project.has_user_masks():
+    if masker is None:
         with _stage("reading masks", num_frames) as bar:
             masks = read_masks(project.masks_dir, num_frames, height, width, progress=bar.callback())
         digest = hashlib.sha256(np.ascontiguousarray(masks).tobytes()).hexdigest()[:16]
         return masks.astype(np.float32), f"user:{digest}"
-    if not flows:  # a one-frame clip has no motion: no foreground
+    if masker.name == "motion" and not flows:  # a one-frame clip has no motion: no foreground
         return np.zeros((num_frames, height, width), np.float32), "none"
-    options = MotionMaskOptions()
-    key = cache_key(frames=frames_id, masks="motion", options=asdict(options), gap=flows[0].gap)
+    # motion masks come from the cached flow of the first gap, so they depend on it too
+    uses = {"flow": flow_ids[0]} if masker.name == "motion" else {}
+    key = cache_key(frames=frames_id, masks=masker.name, settings=masker.settings, **uses)
 
     def compute() -> dict[str, np.ndarray]:
-        with _stage("motion masks", num_frames) as bar:
-            masks = motion_masks(
-                frames, flows[0].forward, flows[0].backward, options, progress=bar.callback()
-            )
+        with _stage(f"{masker.name} masks", num_frames) as bar:
+            masks = masker.run(frames, bar.callback()).astype(np.float32)
         for t in range(num_frames):
-            write_image(project.masks_out_dir / frame_file_name(t), (masks[t] > 0.5).astype(np.uint8) * 255)
-        return {"masks": masks.astype(np.float32)}
+            write_image(project.masks_out_dir / frame_file_name(t), np.round(masks[t] * 255).astype(np.uint8))
+        return {"masks": masks}
 
     data = cached(project.cache_dir / "masks.npz", key, compute)
-    return data["masks"], f"motion:{key}"
+    return data["masks"], f"{masker.name}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
 def _transforms(

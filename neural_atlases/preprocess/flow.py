@@ -81,26 +81,34 @@ def compute_flows(
     gap: int,
     options: FlowOptions = FlowOptions(),
     progress: Callable[[int, int], None] | None = None,
+    pair_flow: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward flow between frames ``gap`` apart.
 
     frames: ``uint8 [T, H, W, 3]`` RGB.
     Returns ``(forward, backward)``, each ``float32 [T - gap, H, W, 2]``: ``forward[i]`` is the
     flow of frame ``i`` to frame ``i + gap``; ``backward[i]`` the flow of frame ``i + gap`` back to
-    frame ``i``. ``progress(done, total)`` is called after each pair.
+    frame ``i``. ``progress(done, total)`` is called after each pair. ``pair_flow(a, b)`` (frames
+    ``[N, H, W, 3]`` x 2 -> flows ``[N, H, W, 2]``, see ``preprocess.backends``) computes the flow
+    instead of DIS with ``options``; it gets both directions of a pair in one batch.
     """
     _check_frames(frames)
     t, h, w, _ = frames.shape
     if not 1 <= gap < t:
         raise ValueError(f"gap must be in [1, {t - 1}] for {t} frames, got {gap}")
-    grays = [_gray(f) for f in frames]
-    dis = _dis(options)
     n = t - gap
     forward = np.empty((n, h, w, 2), np.float32)
     backward = np.empty((n, h, w, 2), np.float32)
+    if pair_flow is None:
+        grays = [_gray(f) for f in frames]
+        dis = _dis(options)
     for i in range(n):
-        forward[i] = dis.calc(grays[i], grays[i + gap], None)
-        backward[i] = dis.calc(grays[i + gap], grays[i], None)
+        if pair_flow is None:
+            forward[i] = dis.calc(grays[i], grays[i + gap], None)
+            backward[i] = dis.calc(grays[i + gap], grays[i], None)
+        else:
+            pair = frames[[i, i + gap]]  # [2, H, W, 3]
+            forward[i], backward[i] = pair_flow(pair, pair[::-1])
         if progress is not None:
             progress(i + 1, n)
     return forward, backward

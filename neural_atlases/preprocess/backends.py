@@ -1,0 +1,228 @@
+"""Mask and flow backends behind one small interface each, chosen by name from a registry.
+
+A mask backend turns frames ``uint8 [T, H, W, 3]`` into masks ``float32 [T, H, W]`` in [0, 1]
+(1 = foreground): ``mask_backend(options).run(frames, progress)``. The config's
+``foreground_class`` picks it:
+
+- ``motion``: class-agnostic motion segmentation (``preprocess.masks``), no weights;
+- ``anything`` or a COCO class name: Mask R-CNN (``preprocess.detection``);
+- ``modnet``: MODNet portrait matting from an ONNX file (``preprocess.matting``);
+- ``selfie``: MediaPipe's person segmentation (``preprocess.selfie``), an optional extra.
+
+A flow backend turns pairs of frames ``uint8 [N, H, W, 3]`` x 2 into flows ``float32 [N, H, W, 2]``
+(``preprocess.flow``'s convention): ``flow_backend(...).pair_flow(a, b)``; ``dis`` (OpenCV) or
+``raft`` (torchvision RAFT).
+
+Building a backend checks at once what it needs (a weights file, a package), so a missing one
+fails before any work with one line; the model itself is loaded when the backend first runs.
+Each backend carries ``settings``: what its output depends on, for cache keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neural_atlases.errors import UserError
+from neural_atlases.preprocess.flow import FlowOptions, compute_flows, dis_flow
+from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
+from neural_atlases.preprocess.weights import file_identity, locate_weights
+from neural_atlases.progress import ProgressFn
+
+MaskFn = Callable[[np.ndarray, ProgressFn | None], np.ndarray]
+"""``run(frames uint8 [T, H, W, 3], progress) -> masks float32 [T, H, W]`` in [0, 1]."""
+
+PairFlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""``pair_flow(a uint8 [N, H, W, 3], b uint8 [N, H, W, 3]) -> float32 [N, H, W, 2]``: a[i] -> b[i]."""
+
+MotionFlow = Callable[[], tuple[np.ndarray, np.ndarray]]
+"""Gives forward and backward flow ``[T - gap, H, W, 2]`` already computed for the frames."""
+
+KEYWORD_CLASSES = ("motion", "anything", "modnet", "selfie")
+"""``foreground_class`` values that are not COCO class names."""
+
+
+@dataclass(frozen=True)
+class MaskOptions:
+    """Which mask backend runs, with what."""
+
+    foreground_class: str = "motion"
+    """``motion``, ``anything``, a COCO class name, ``modnet`` or ``selfie``."""
+    mask_weights: str | None = None
+    """Mask R-CNN weights file (a state dict); ``None``: torchvision's cache, or a download."""
+    modnet_onnx: str | None = None
+    """MODNet ONNX file (needed by ``modnet``)."""
+    score_threshold: float = 0.5
+    """Mask R-CNN detections below this score are ignored."""
+    detection_side: int = 800
+    """Mask R-CNN scales frames so that their shorter side has this many pixels."""
+    detection_proposals: int = 1000
+    """Region proposals per frame that Mask R-CNN's box head examines (fewer is faster)."""
+    motion: MotionMaskOptions = field(default_factory=MotionMaskOptions)
+    """Settings of the motion segmentation."""
+
+
+@dataclass(frozen=True, eq=False)
+class MaskBackend:
+    name: str
+    """Registry name: ``motion``, ``maskrcnn``, ``modnet`` or ``selfie``."""
+    settings: dict[str, Any]
+    """What the masks depend on besides the frames (JSON-ready), for cache keys."""
+    run: MaskFn
+    """Frames -> masks (see ``MaskFn``)."""
+
+
+@dataclass(frozen=True, eq=False)
+class FlowBackend:
+    name: str
+    """Registry name: ``dis`` or ``raft``."""
+    settings: dict[str, Any]
+    """What the flow depends on besides the frames (JSON-ready), for cache keys."""
+    pair_flow: PairFlowFn | None
+    """Flow of pairs (see ``PairFlowFn``); ``None`` for DIS, which ``compute_flows`` runs itself."""
+
+
+def torch_device() -> Any:
+    """Where the preprocessing networks run: CUDA when there is one, else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def mask_backend_name(foreground_class: str) -> str:
+    """The registry name serving ``foreground_class``; a misspelt class is a ``UserError`` that
+    lists the valid ones."""
+    if foreground_class in ("motion", "modnet", "selfie"):
+        return foreground_class
+    from neural_atlases.preprocess.detection import class_label
+
+    try:
+        class_label(foreground_class)
+    except UserError as exc:
+        raise UserError(f"{exc}; or one of: {', '.join(KEYWORD_CLASSES)}") from None
+    return "maskrcnn"
+
+
+# -- mask backends ------------------------------------------------------------------------------
+def _motion(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+    def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        if frames.shape[0] < 2:  # one frame has no motion: no foreground
+            return np.zeros(frames.shape[:3], np.float32)
+        forward, backward = motion_flow() if motion_flow is not None else compute_flows(frames, 1)
+        return motion_masks(frames, forward, backward, options.motion, progress)
+
+    return MaskBackend("motion", {"motion": asdict(options.motion)}, run)
+
+
+def _maskrcnn(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+    from neural_atlases.preprocess.detection import MASKRCNN_WEIGHTS, build_maskrcnn, class_label
+
+    label = class_label(options.foreground_class)
+    weights = locate_weights(MASKRCNN_WEIGHTS, options.mask_weights)
+
+    def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        from neural_atlases.preprocess.detection import maskrcnn_masks
+
+        model = build_maskrcnn(
+            weights, options.detection_side, options.score_threshold, options.detection_proposals
+        ).to(torch_device())
+        return maskrcnn_masks(frames, model, label, options.score_threshold, progress)
+
+    settings = {
+        "class": options.foreground_class,
+        "score_threshold": options.score_threshold,
+        "detection_side": options.detection_side,
+        "detection_proposals": options.detection_proposals,
+        "weights": file_identity(weights),
+    }
+    return MaskBackend("maskrcnn", settings, run)
+
+
+def _modnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+    from neural_atlases.preprocess.matting import MODNET_HINT, modnet_masks, open_modnet
+
+    if not options.modnet_onnx:
+        raise UserError(f"foreground_class 'modnet' needs {MODNET_HINT}")
+    path = Path(options.modnet_onnx).expanduser()
+    if not path.is_file():
+        raise UserError(f"preprocess.modnet_onnx: {path} not found; it should be {MODNET_HINT}")
+    open_modnet(path)  # fails now on a bad file or a missing onnxruntime, not after the flow
+
+    def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        return modnet_masks(frames, open_modnet(path), progress)
+
+    return MaskBackend("modnet", {"onnx": file_identity(path)}, run)
+
+
+def _selfie(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+    from neural_atlases.preprocess.selfie import import_mediapipe, selfie_masks, selfie_model_path
+
+    mediapipe = import_mediapipe()
+    model = selfie_model_path(mediapipe)
+    version = getattr(mediapipe, "__version__", "?")
+    return MaskBackend("selfie", {"mediapipe": version, "model": file_identity(model)}, selfie_masks)
+
+
+MASK_BACKENDS: dict[str, Callable[[MaskOptions, MotionFlow | None], MaskBackend]] = {
+    "motion": _motion,
+    "maskrcnn": _maskrcnn,
+    "modnet": _modnet,
+    "selfie": _selfie,
+}
+"""Registry of mask backends: name -> ``factory(options, motion_flow)``."""
+
+
+def mask_backend(options: MaskOptions, motion_flow: MotionFlow | None = None) -> MaskBackend:
+    """The backend ``options.foreground_class`` asks for, checked and ready to run.
+
+    ``motion_flow``: for ``motion``, a function giving the forward and backward flow the caller
+    already has (gap 1 or more); without it the backend computes DIS flow at gap 1.
+    """
+    return MASK_BACKENDS[mask_backend_name(options.foreground_class)](options, motion_flow)
+
+
+# -- flow backends ------------------------------------------------------------------------------
+def _dis(options: FlowOptions, weights: str | None) -> FlowBackend:
+    return FlowBackend("dis", {"dis": asdict(options)}, None)
+
+
+def _raft(options: FlowOptions, weights: str | None) -> FlowBackend:
+    from neural_atlases.preprocess.raft import RAFT_WEIGHTS, build_raft, raft_flow
+
+    path = locate_weights(RAFT_WEIGHTS, weights)
+    models: list[Any] = []  # loaded on the first pair, kept for the next ones
+
+    def pair_flow(frames_a: np.ndarray, frames_b: np.ndarray) -> np.ndarray:
+        if not models:
+            models.append(build_raft(path).to(torch_device()))
+        return raft_flow(models[0], frames_a, frames_b)
+
+    return FlowBackend("raft", {"weights": file_identity(path)}, pair_flow)
+
+
+FLOW_BACKENDS: dict[str, Callable[[FlowOptions, str | None], FlowBackend]] = {"dis": _dis, "raft": _raft}
+"""Registry of flow backends: name -> ``factory(dis_options, weights_file)``."""
+
+
+def flow_backend(name: str, options: FlowOptions | None = None, weights: str | None = None) -> FlowBackend:
+    """The flow backend ``name``, checked (weights located) and ready to run.
+
+    ``options``: DIS settings (default ``FlowOptions()``); ``weights``: RAFT's weights file.
+    """
+    if name not in FLOW_BACKENDS:
+        raise UserError(f"unknown flow backend {name!r}; expected one of {', '.join(FLOW_BACKENDS)}")
+    return FLOW_BACKENDS[name](options or FlowOptions(), weights)
+
+
+def dis_pair_flow(options: FlowOptions | None = None) -> PairFlowFn:
+    """DIS as a ``PairFlowFn`` (the plain reference: ``compute_flows`` runs DIS faster itself)."""
+    dis_options = options or FlowOptions()
+
+    def pair_flow(frames_a: np.ndarray, frames_b: np.ndarray) -> np.ndarray:
+        return np.stack([dis_flow(a, b, dis_options) for a, b in zip(frames_a, frames_b, strict=True)])
+
+    return pair_flow

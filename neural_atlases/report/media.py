@@ -2,7 +2,8 @@
 
 Videos are VP9 in WebM (libvpx-vp9, yuv420p): every Chromium build plays it, including those
 built without the patent-encumbered H.264 decoder, and so do Firefox, Edge and Safari 14 and
-later. They are small (a 30-frame 256 x 144 clip takes tens of kB), so the page can carry them
+later. Atlases are WebP (lossy, quality 90, with alpha: a tenth of the PNG's size), which the
+same browsers show. Both are small (a 30-frame 256 x 144 clip takes tens of kB), so the page can carry them
 inline. Panels whose larger side exceeds ``MAX_PANEL_SIDE`` are shrunk for the report only; the
 PSNR figures are computed at full size.
 
@@ -12,7 +13,7 @@ Layout of ``results/report/`` (written by ``write_media``)::
     input_reconstruction.webm        input | reconstruction, side by side
     layer_<name>.webm                the layer's colour over grey | its share (alpha), per layer
     checkerboard_<name>.webm         a checkerboard painted through the layer's map, per layer
-    atlas_<name>.png                 the layer's atlas (RGBA; alpha: the part the video uses)
+    atlas_<name>.webp                the layer's atlas (RGBA; alpha: the part the video uses)
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from PIL import Image
 
 from neural_atlases.baking.bake import Baked
 from neural_atlases.conventions import layer_name
 from neural_atlases.editing.render import Renderer, RenderOptions
 from neural_atlases.evaluation.evaluate import checkerboard_frame, psnr
-from neural_atlases.io.images import atomic_write_path, write_image
+from neural_atlases.io.images import atomic_write_path
 
 MAX_PANEL_SIDE = 480
 """A video panel's larger side in the report, at most (pixels)."""
@@ -85,6 +87,13 @@ def encode_webm(frames: np.ndarray, fps: float, crf: int = 32) -> bytes:
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+    return buffer.getvalue()
+
+
+def encode_webp(image: np.ndarray, quality: int = 90) -> bytes:
+    """``[H, W, 3|4]`` uint8 -> the bytes of a lossy WebP image (alpha kept)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="WEBP", quality=quality, method=4)
     return buffer.getvalue()
 
 
@@ -186,8 +195,9 @@ def write_media(
         manifest.videos[title] = f"{stem}.webm"
     for layer, atlas in enumerate(baked.atlases):
         name = layer_name(layer)
-        write_image(folder / f"atlas_{name}.png", shrink(atlas, MAX_ATLAS_SIDE))
-        manifest.atlases[f"{name} atlas"] = f"atlas_{name}.png"
+        with atomic_write_path(folder / f"atlas_{name}.webp") as tmp:
+            tmp.write_bytes(encode_webp(shrink(atlas, MAX_ATLAS_SIDE)))
+        manifest.atlases[f"{name} atlas"] = f"atlas_{name}.webp"
     manifest.seconds = time.monotonic() - start
     with atomic_write_path(folder / MANIFEST_NAME) as tmp:
         tmp.write_text(json.dumps(asdict(manifest), indent=2))

@@ -41,7 +41,7 @@ class ReportData:
     videos: list[tuple[str, bytes]] = field(default_factory=list)
     """(title, WebM bytes), in the order shown."""
     images: list[tuple[str, bytes]] = field(default_factory=list)
-    """(title, PNG bytes), in the order shown."""
+    """(title, WebP bytes), in the order shown."""
     frame_names: list[str] = field(default_factory=list)
     """Input frame file names, by index."""
     renders: list[dict] = field(default_factory=list)
@@ -176,18 +176,17 @@ def timings_rows(data: ReportData) -> list[tuple[str, object]]:
     if plan:
         rows.append(("estimated training time", duration(plan.get("estimate_seconds", math.nan))))
         rows.append(("estimate from", plan.get("estimate_method")))
-    for key, title in (
-        ("prepare", "preprocessing"),
-        ("train", "training"),
-        ("bake", "baking"),
-        ("total", "total"),
-    ):
-        if key in done:
-            rows.append((f"{title} (last run)", duration(done[key])))
+    titles = {  # the final realignments and checkpoint come after the budget's clock stops
+        "prepare": "preprocessing (last run)",
+        "train": "training, final realignment included (last run)",
+        "bake": "baking (last run)",
+        "total": "total (last run)",
+    }
+    rows += [(title, duration(done[key])) for key, title in titles.items() if key in done]
     if data.history:
         last = data.history[-1]
         seconds = last.get("seconds") or 0.0
-        rows.append(("training time, all runs", duration(seconds)))
+        rows.append(("training time counted against the budget, all runs", duration(seconds)))
         rows.append(("steps", last["step"]))
         if seconds > 0:
             rows.append(("steps per second", f"{last['step'] / seconds:.1f}"))
@@ -221,7 +220,7 @@ def media_section(data: ReportData) -> str:
         for title, payload in data.videos
     )
     images = "".join(
-        _figure(title, f'<img class="atlas" src="{data_uri(payload, "image/png")}" alt="{escape(title)}">')
+        _figure(title, f'<img class="atlas" src="{data_uri(payload, "image/webp")}" alt="{escape(title)}">')
         for title, payload in data.images
     )
     return (
@@ -264,8 +263,8 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1500px}
 h1{margin:0 0 4px}h2{margin:28px 0 8px;border-bottom:1px solid #ddd}
 .grid{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 figure{margin:0}figcaption{color:#555;font-size:12px}
-video{height:216px;max-width:100%;display:block;background:#000}
-img.atlas{height:216px;max-width:100%;display:block;
+video{height:160px;max-width:100%;display:block;background:#000}
+img.atlas{height:200px;max-width:100%;display:block;
  background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
 table{border-collapse:collapse}
 td,th{padding:2px 8px;text-align:left;vertical-align:top;border-bottom:1px solid #eee}

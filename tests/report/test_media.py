@@ -8,6 +8,7 @@ import json
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from neural_atlases.baking.bake import Baked
 from neural_atlases.report.media import (
@@ -78,6 +79,7 @@ def _baked(t: int = 3, h: int = 8, w: int = 10) -> Baked:
         np.full((h, w, 4), (10, 20, 30, 255), np.uint8),
         np.full((h, w, 4), (200, 100, 50, 255), np.uint8),
     ]
+    atlases[1][:, w // 2 :, 3] = 0  # the foreground atlas is unused where the layer is absent
     return Baked([identity, identity.copy()], shares, atlases)
 
 
@@ -106,6 +108,10 @@ def test_write_media_writes_every_video_and_atlas_then_the_manifest(tmp_path):
     ]
     for name in [*manifest.videos.values(), *manifest.atlases.values()]:
         assert (tmp_path / name).stat().st_size > 0
+    atlas = np.asarray(Image.open(tmp_path / manifest.atlases["foreground_0 atlas"]))
+    assert atlas.shape == (8, 10, 4)  # alpha kept
+    assert (atlas[:, :5, 3] == 255).all() and (atlas[:, 5:, 3] == 0).all()
+    assert np.abs(atlas[:, :5, :3].astype(int) - (200, 100, 50)).max() < 8
     decoded, _ = _decode((tmp_path / "input_reconstruction.webm").read_bytes())
     assert decoded.shape == (3, 8, 2 * 10 + GAP, 3)
     assert read_manifest(tmp_path) == manifest

@@ -81,7 +81,7 @@ def _data(**changes) -> ReportData:
         config={"train": {"steps": 300, "lr_atlas": 0.02}, "model": {"residual_cells": [32, 8]}},
         manifest=manifest,
         videos=[("input | reconstruction", b"\x1aE\xdf\xa3webm")],
-        images=[("background atlas", b"\x89PNG")],
+        images=[("background atlas", b"RIFFxxxxWEBP")],
         frame_names=["a.png", "b.png", "c.png", "d.png"],
         renders=[
             {
@@ -114,7 +114,7 @@ def test_page_embeds_every_video_and_image_and_draws_the_plots():
     videos = [a for t, a in tags if t == "video"]
     images = [a for t, a in tags if t == "img"]
     assert len(videos) == 1 and videos[0]["src"].startswith("data:video/webm;base64,")
-    assert len(images) == 1 and images[0]["src"].startswith("data:image/png;base64,")
+    assert len(images) == 1 and images[0]["src"].startswith("data:image/webp;base64,")
     assert not [a for t, a in tags if t in ("script", "link")]  # nothing to fetch
     series = [a for t, a in tags if t == "path" and a.get("class") == "series"]
     # loss plot: total, rgb, flow; PSNR against step and time: batches, evaluation; per frame: one
@@ -142,7 +142,7 @@ def test_status_line():
 
 def test_timings_and_config_tables():
     rows = dict(timings_rows(_data()))
-    assert rows["training (last run)"] == "15.5 s" and rows["steps"] == 300
+    assert rows["training, final realignment included (last run)"] == "15.5 s" and rows["steps"] == 300
     assert rows["steps per second"] == "20.0" and rows["estimated training time"] == "14.0 s"
     table = config_table({"train": {"steps": 3, "scribble": 10000.0}})
     assert '<th rowspan="2">train</th>' in table and "10000" in table

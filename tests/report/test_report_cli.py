@@ -150,7 +150,7 @@ def test_the_report_opens_in_chromium_with_every_picture_video_and_plot(project,
         assert video["error"] is None and video["duration"] > 0 and video["width"] > 0, video
         assert video["src"].startswith("data:video/webm")
     for image in state["images"]:
-        assert image["width"] > 0 and image["src"].startswith("data:image/png"), image
+        assert image["width"] > 0 and image["src"].startswith("data:image/webp"), image
     # loss terms, PSNR against step and time (2 lines each), per-frame PSNR: every series has
     # points; terms logged once (bootstrapping, early rigidity) are a single point
     assert len(state["paths"]) >= 6 and all(d.startswith("M") for d in state["paths"]), state["paths"]

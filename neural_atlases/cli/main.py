@@ -154,6 +154,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     request = TrainRequest(args.config, args.steps, args.max_minutes, args.device, args.seed, args.restart)
     train_project(project, request)
     print(f"atlases in {project.atlases_dir}")
+    print(f"report in {project.report_path}")
     return 0
 
 

@@ -263,13 +263,13 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1500px}
 h1{margin:0 0 4px}h2{margin:28px 0 8px;border-bottom:1px solid #ddd}
 .grid{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 figure{margin:0}figcaption{color:#555;font-size:12px}
-video{height:160px;max-width:100%;display:block;background:#000}
+video{height:160px;max-width:100%;display:block;outline:1px solid #ccc}
 img.atlas{height:200px;max-width:100%;display:block;
  background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
 table{border-collapse:collapse}
 td,th{padding:2px 8px;text-align:left;vertical-align:top;border-bottom:1px solid #eee}
 .plot text{font-size:11px;fill:#333}.plot .title{font-size:13px;font-weight:600}
-.plot .grid{stroke:#eee}.note{color:#777}.marker-label{fill:#d62728}
+.plot .grid{stroke:#eee}.plot .legend{font-size:10px}.note{color:#777}.marker-label{fill:#d62728}
 """
 
 

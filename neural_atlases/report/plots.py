@@ -16,7 +16,10 @@ import math
 from dataclasses import dataclass, field
 from html import escape
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#7f7f7f", "#bcbd22", "#393b79", "#000000",
+)  # fmt: skip
 """Series colours, in order."""
 
 
@@ -47,13 +50,14 @@ class PlotSpec:
     y_label: str = ""
     log_y: bool = False
     """Logarithmic y axis (only positive values are drawn)."""
-    width: int = 480
+    width: int = 400
+    """Width of the plot area and its axes; a legend adds ``LEGEND_WIDTH``."""
     height: int = 260
     markers: tuple[Marker, ...] = field(default_factory=tuple)
 
 
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 12, 28, 40
-LEGEND_WIDTH = 150
+LEGEND_WIDTH = 170
 """Width added on the right for the legend (pixels)."""
 
 
@@ -145,9 +149,6 @@ def line_plot(series: list[Series], spec: PlotSpec) -> str:
         value = math.log10(y) if spec.log_y else y
         return _TOP + inner_h - (value - y_lo) / y_span * inner_h
 
-    parts.append(
-        f'<rect x="{_LEFT}" y="{_TOP}" width="{inner_w}" height="{inner_h}" fill="none" stroke="#999"/>'
-    )
     for t in x_ticks:
         x = px(t)
         parts.append(
@@ -160,6 +161,9 @@ def line_plot(series: list[Series], spec: PlotSpec) -> str:
             f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{_LEFT + inner_w}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{format_tick(t)}</text>'
         )
+    parts.append(  # the frame over the grid lines
+        f'<rect x="{_LEFT}" y="{_TOP}" width="{inner_w}" height="{inner_h}" fill="none" stroke="#999"/>'
+    )
     parts.append(
         f'<text x="{_LEFT + inner_w / 2:.1f}" y="{h - 6}" text-anchor="middle">{escape(spec.x_label)}</text>'
         f'<text transform="translate(12 {_TOP + inner_h / 2:.1f}) rotate(-90)" text-anchor="middle">'

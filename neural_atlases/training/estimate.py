@@ -29,6 +29,12 @@ class Rates:
     """Seconds of one evaluation."""
 
 
+def _sync(device: torch.device) -> None:
+    """Wait for queued GPU work, so that a clock reading covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def measure_rates(trainer: Trainer, eval_frames: list[int], trials: int = TRIALS) -> Rates:
     """Time ``trials`` forward + backward passes (after a warm-up) and one evaluation."""
     tc, lc = trainer.config.train, trainer.config.losses
@@ -36,8 +42,10 @@ def measure_rates(trainer: Trainer, eval_frames: list[int], trials: int = TRIALS
     rigid = "global_rigidity_background" in weights
     sampler_state = trainer.sampler.generator.get_state()
     torch_state = torch.get_rng_state()
+    device = next(trainer.model.parameters()).device
     times = []
     for i in range(trials + 1):
+        _sync(device)
         start = time.perf_counter()
         batch = trainer.sampler.sample(
             tc.batch_size,
@@ -49,10 +57,11 @@ def measure_rates(trainer: Trainer, eval_frames: list[int], trials: int = TRIALS
         total = sum(weights[k] * v for k, v in terms.items() if weights.get(k, 0.0) > 0.0)
         total.backward()
         trainer.optimiser.zero_grad(set_to_none=True)
+        _sync(device)
         if i:  # the first pass warms up
             times.append(time.perf_counter() - start)
     start = time.perf_counter()
-    trainer.evaluate(eval_frames)
+    trainer.evaluate(eval_frames)  # returns a float: the GPU has finished
     eval_seconds = time.perf_counter() - start
     trainer.sampler.generator.set_state(sampler_state)
     torch.set_rng_state(torch_state)

@@ -30,7 +30,7 @@ from neural_atlases.training.checkpoint import (
     restore_state,
     save_checkpoint,
 )
-from neural_atlases.training.estimate import Rates, estimate_seconds, measure_rates
+from neural_atlases.training.estimate import TRIALS, Rates, estimate_seconds, measure_rates
 from neural_atlases.training.initialise import build_model
 from neural_atlases.training.log import LOSS_EVERY, LossMeter, append_record
 from neural_atlases.training.sampler import PixelSampler
@@ -243,7 +243,7 @@ def training_plan(trainer: Trainer, device: torch.device, rates: Rates) -> dict:
         "budget_seconds": budget_left,
         "estimate_seconds": estimate_seconds(steps_left, config.train.eval_every, rates, budget_left),
         "estimate_method": (
-            f"{rates.step_seconds * 1000:.1f} ms a step (median of 3 timed forward + backward passes) "
+            f"{rates.step_seconds * 1000:.1f} ms a step (median of {TRIALS} timed forward + backward passes) "
             f"and {rates.eval_seconds:.2f} s an evaluation, measured before the first step"
         ),
         "config": to_dict(config),
@@ -255,7 +255,7 @@ def format_plan(plan: dict) -> str:
     steps = plan["steps"] - plan["start_step"]
     what = f"{steps} steps" + (f" (resuming at step {plan['start_step']})" if plan["start_step"] else "")
     if plan["budget_seconds"] is not None:
-        what += f", or until the time budget of {duration(plan['budget_seconds'])} runs out"
+        what += f", or until its training time budget of {duration(plan['budget_seconds'])} runs out"
     return (
         f"training {plan['frames']} frames of {plan['resolution']} on {plan['device']}: {what}\n"
         f"estimated training time: {duration(plan['estimate_seconds'])} "

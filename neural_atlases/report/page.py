@@ -82,13 +82,14 @@ def training_plots(history: list[dict]) -> list[str]:
 
     def psnr_series(x_key: str) -> list[Series]:
         scale = 60.0 if x_key == "seconds" else 1.0
+
+        def x(record: dict) -> float:
+            value = record.get(x_key)
+            return value / scale if isinstance(value, (int, float)) else math.nan
+
         return [
-            Series(
-                "training batches",
-                [r.get(x_key, math.nan) / scale for r in history],
-                [r.get("batch_psnr") for r in history],
-            ),
-            Series("evaluation", [r.get(x_key, math.nan) / scale for r in evals], [r["psnr"] for r in evals]),
+            Series("training batches", [x(r) for r in history], [r.get("batch_psnr") for r in history]),
+            Series("evaluation", [x(r) for r in evals], [r["psnr"] for r in evals]),
         ]
 
     return [

@@ -56,7 +56,10 @@ def _render_rows(project: Project) -> list[dict]:
     rows = []
     for r in read_renders(project):
         target = Path(r["path"])
-        href = Path(os.path.relpath(target, project.report_path.parent.resolve())).as_posix()
+        try:
+            href = Path(os.path.relpath(target, project.report_path.parent.resolve())).as_posix()
+        except ValueError:  # on another drive (Windows): no relative path
+            href = target.as_uri()
         rows.append({**r, "href": href, "exists": target.exists()})
     return rows
 

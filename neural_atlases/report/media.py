@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -124,10 +125,13 @@ def side_by_side(*videos: np.ndarray) -> np.ndarray:
 def layer_colour(baked: Baked, layer: int, t: int, background: int = 128) -> np.ndarray:
     """What ``layer`` contributes to frame ``t``: its atlas colour read through its map, weighted
     by its share, over grey: ``[H, W, 3]`` uint8."""
-    atlas = baked.atlases[layer][..., :3].astype(np.float32)
-    colour = cv2.remap(
-        atlas, np.asarray(baked.maps[layer][t]), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+    colour = cv2.remap(  # RGBA uint8 as it is: no copy of the atlas per frame
+        baked.atlases[layer],
+        np.asarray(baked.maps[layer][t]),
+        None,
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )[..., :3].astype(np.float32)
     share = np.asarray(baked.shares[t, ..., layer : layer + 1], np.float32)
     return np.clip(colour * share + background * (1.0 - share) + 0.5, 0, 255).astype(np.uint8)
 
@@ -147,27 +151,24 @@ def reconstruct(baked: Baked, frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def make_videos(baked: Baked, frames: np.ndarray, recon: np.ndarray) -> dict[str, tuple[str, np.ndarray]]:
-    """The report's videos, unencoded: file stem -> (title, ``[T, H', W', 3]`` uint8)."""
+def make_videos(baked: Baked, frames: np.ndarray, recon: np.ndarray) -> Iterator[tuple[str, str, np.ndarray]]:
+    """The report's videos, unencoded and one at a time (only one is held in memory):
+    ``(file stem, title, [T, H', W', 3] uint8)``."""
     n = frames.shape[0]
-    videos = {
-        "input_reconstruction": (
-            "input | reconstruction",
-            side_by_side(shrink(frames, MAX_PANEL_SIDE), shrink(recon, MAX_PANEL_SIDE)),
-        )
-    }
+    yield (
+        "input_reconstruction",
+        "input | reconstruction",
+        side_by_side(shrink(frames, MAX_PANEL_SIDE), shrink(recon, MAX_PANEL_SIDE)),
+    )
     for layer in range(baked.num_layers):
         name = layer_name(layer)
-        colour = np.stack([layer_colour(baked, layer, t) for t in range(n)])
-        videos[f"layer_{name}"] = (
-            f"{name}: colour | alpha",
-            side_by_side(shrink(colour, MAX_PANEL_SIDE), shrink(layer_alpha(baked, layer), MAX_PANEL_SIDE)),
-        )
+        colour = shrink(np.stack([layer_colour(baked, layer, t) for t in range(n)]), MAX_PANEL_SIDE)
+        alpha = shrink(layer_alpha(baked, layer), MAX_PANEL_SIDE)
+        yield f"layer_{name}", f"{name}: colour | alpha", side_by_side(colour, alpha)
     for layer in range(baked.num_layers):
         name = layer_name(layer)
         boards = np.stack([checkerboard_frame(baked, layer, t, frames[t]) for t in range(n)])
-        videos[f"checkerboard_{name}"] = (f"{name}: UV checkerboard", shrink(boards, MAX_PANEL_SIDE))
-    return videos
+        yield f"checkerboard_{name}", f"{name}: UV checkerboard", shrink(boards, MAX_PANEL_SIDE)
 
 
 def write_media(
@@ -189,7 +190,7 @@ def write_media(
         width=int(frames.shape[2]),
         height=int(frames.shape[1]),
     )
-    for stem, (title, video) in make_videos(baked, frames, recon).items():
+    for stem, title, video in make_videos(baked, frames, recon):
         with atomic_write_path(folder / f"{stem}.webm") as tmp:
             tmp.write_bytes(encode_webm(video, fps))
         manifest.videos[title] = f"{stem}.webm"

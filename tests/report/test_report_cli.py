@@ -111,6 +111,7 @@ def _chrome():
         options.add_argument(arg)
     options.add_argument("--window-size=1400,1000")
     options.add_argument("--autoplay-policy=no-user-gesture-required")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(driver))
 
 
@@ -141,9 +142,11 @@ def test_the_report_opens_in_chromium_with_every_picture_video_and_plot(project,
         browser.set_window_size(1400, min(state["height"] + 40, 6000))
         shot = tmp_path / "report.png"
         assert browser.save_screenshot(str(shot))
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     finally:
         browser.quit()
     assert state["ready"], state
+    assert errors == [], errors  # nothing failed to load or run
     # 1 input | reconstruction, 2 layers, 2 checkerboards; 2 atlases
     assert len(state["videos"]) == 5 and len(state["images"]) == 2
     for video in state["videos"]:

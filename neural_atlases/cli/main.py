@@ -160,6 +160,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from neural_atlases.evaluation.evaluate import evaluate
+    from neural_atlases.pipeline.report import build_report
     from neural_atlases.pipeline.train import load_trained
 
     project = _open(args.project)
@@ -167,8 +168,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     frames = _frames_for(project, baked)
     result = evaluate(baked, frames, project.evaluation_dir, project.fps())
     print(f"PSNR {result.psnr:.2f} dB")
-    from neural_atlases.pipeline.report import build_report
-
     print(f"report in {build_report(project, _frames_for)}")
     return 0
 

@@ -21,6 +21,7 @@ from neural_atlases.baking.bake import Baked
 from neural_atlases.errors import UserError
 from neural_atlases.io.images import atomic_write_path
 from neural_atlases.io.project import Project
+from neural_atlases.progress import Progress
 from neural_atlases.report.media import MediaManifest, read_manifest, write_media
 from neural_atlases.report.page import ReportData, render_page
 from neural_atlases.training.log import loss_history, read_log
@@ -67,7 +68,8 @@ def _render_rows(project: Project) -> list[dict]:
 # -- media ----------------------------------------------------------------------------------------
 def refresh_media(project: Project, baked: Baked, frames: np.ndarray, key: str, step: int) -> MediaManifest:
     """Write the report's videos and atlas images of a baked model into ``results/report/``."""
-    return write_media(project.report_media_dir, baked, frames, project.fps(), key, step)
+    with Progress(1 + 3 * baked.num_layers, "report videos and atlases", unit="file") as bar:
+        return write_media(project.report_media_dir, baked, frames, project.fps(), key, step, bar.callback())
 
 
 def clear_media(project: Project) -> None:

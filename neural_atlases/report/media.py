@@ -36,6 +36,7 @@ from neural_atlases.conventions import layer_name
 from neural_atlases.editing.render import Renderer, RenderOptions
 from neural_atlases.evaluation.evaluate import checkerboard_frame, psnr
 from neural_atlases.io.images import atomic_write_path
+from neural_atlases.progress import ProgressFn
 
 MAX_PANEL_SIDE = 480
 """A video panel's larger side in the report, at most (pixels)."""
@@ -172,10 +173,17 @@ def make_videos(baked: Baked, frames: np.ndarray, recon: np.ndarray) -> Iterator
 
 
 def write_media(
-    folder: Path, baked: Baked, frames: np.ndarray, fps: float, key: str, step: int
+    folder: Path,
+    baked: Baked,
+    frames: np.ndarray,
+    fps: float,
+    key: str,
+    step: int,
+    progress: ProgressFn | None = None,
 ) -> MediaManifest:
     """Make and write the report's media for a baked model into ``folder``; returns the manifest
-    (also written, last, as ``media.json``: a folder without it holds no complete media)."""
+    (also written, last, as ``media.json``: a folder without it holds no complete media).
+    ``progress`` counts the files: ``1 + 2 * layers`` videos, then an atlas per layer."""
     start = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST_NAME).unlink(missing_ok=True)
@@ -190,15 +198,20 @@ def write_media(
         width=int(frames.shape[2]),
         height=int(frames.shape[1]),
     )
+    total = 1 + 3 * baked.num_layers
     for stem, title, video in make_videos(baked, frames, recon):
         with atomic_write_path(folder / f"{stem}.webm") as tmp:
             tmp.write_bytes(encode_webm(video, fps))
         manifest.videos[title] = f"{stem}.webm"
+        if progress is not None:
+            progress(len(manifest.videos), total)
     for layer, atlas in enumerate(baked.atlases):
         name = layer_name(layer)
         with atomic_write_path(folder / f"atlas_{name}.webp") as tmp:
             tmp.write_bytes(encode_webp(shrink(atlas, MAX_ATLAS_SIDE)))
         manifest.atlases[f"{name} atlas"] = f"atlas_{name}.webp"
+        if progress is not None:
+            progress(len(manifest.videos) + len(manifest.atlases), total)
     manifest.seconds = time.monotonic() - start
     with atomic_write_path(folder / MANIFEST_NAME) as tmp:
         tmp.write_text(json.dumps(asdict(manifest), indent=2))

@@ -96,7 +96,11 @@ def test_write_media_writes_every_video_and_atlas_then_the_manifest(tmp_path):
     frames = np.zeros((3, 8, 10, 3), np.uint8)
     frames[..., :5, :] = (200, 100, 50)
     frames[..., 5:, :] = (10, 20, 30)  # exactly what the layers reconstruct
-    manifest = write_media(tmp_path, baked, frames, 12.0, "abc:7", 7)
+    calls = []
+    manifest = write_media(
+        tmp_path, baked, frames, 12.0, "abc:7", 7, progress=lambda d, t: calls.append((d, t))
+    )
+    assert calls == [(i, 7) for i in range(1, 8)]  # 5 videos, 2 atlases
     assert manifest.key == "abc:7" and manifest.step == 7 and len(manifest.per_frame_psnr) == 3
     assert manifest.psnr > 60  # a perfect reconstruction
     assert sorted(manifest.videos.values()) == [

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-selfie test lint demo bench clean
+.PHONY: install install-selfie browser test lint demo bench clean
 
 install: $(STAMP)
 
@@ -23,7 +23,16 @@ install-selfie: install
 lint: install
 	$(PY) -m ruff check neural_atlases tests
 
-test: lint
+# Debian's chromium and its driver, for the test that opens a report in a headless browser (that
+# test skips where they are missing). Installs nothing when they are there, or where there is no apt.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver) \
+			|| echo "could not install chromium: the browser test will be skipped"; \
+	else echo "no chromium and no apt-get: the browser test will be skipped"; fi
+
+test: lint browser
 	$(PY) -m pytest
 
 demo: install

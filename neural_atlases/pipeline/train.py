@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,9 @@ from neural_atlases.io.images import write_image
 from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.pipeline.prepare import prepare
+from neural_atlases.pipeline.report import clear_media, refresh_media, write_report
 from neural_atlases.progress import Progress
+from neural_atlases.report.page import duration
 from neural_atlases.training.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
@@ -27,12 +30,14 @@ from neural_atlases.training.checkpoint import (
     restore_state,
     save_checkpoint,
 )
+from neural_atlases.training.estimate import TRIALS, Rates, estimate_seconds, measure_rates
 from neural_atlases.training.initialise import build_model
+from neural_atlases.training.log import LOSS_EVERY, LossMeter, append_record
 from neural_atlases.training.sampler import PixelSampler
 from neural_atlases.training.trainer import Trainer, TrainState
 
-BAKE_RESERVE_S = 0.06
-"""Share of a time budget kept back for baking and writing atlases at the end."""
+BAKE_RESERVE_S = 0.08
+"""Share of a time budget kept back for baking, writing the atlases and the report at the end."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,10 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
             f"the frames or masks of {project.root} changed since the checkpoint was saved: "
             "add --restart to train afresh"
         )
-    if payload is None:
+    prepare_seconds = time.monotonic() - start
+    if payload is None:  # a fresh start: the log and the report's media of an earlier model go
+        project.training_log_path.unlink(missing_ok=True)
+        clear_media(project)
         layer_weights = [1.0 - prepared.masks] + [prepared.masks] * config.model.foreground_layers
         model = build_model(
             config.model, prepared.frames, np.stack(layer_weights), prepared.transforms, prepared.corrections
@@ -140,6 +148,7 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         if payload["sampler_rng"] is not None:
             sampler.generator.set_state(payload["sampler_rng"])
         torch.set_rng_state(payload["torch_rng"])
+    rates = measure_rates(trainer, trainer.eval_frames())  # before the budget is set: it counts
     if request.max_minutes is not None:
         remaining = request.max_minutes * 60.0 - (time.monotonic() - start)
         state.budget_seconds = state.seconds + max(remaining * (1.0 - BAKE_RESERVE_S) - 2.0, 1.0)
@@ -163,25 +172,95 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         unit="step",
         time_budget_s=None if state.budget_seconds is None else state.budget_seconds - state.seconds,
     )
+    plan = training_plan(trainer, device, rates)
+    print(format_plan(plan), file=sys.stderr)
+    append_record(project.training_log_path, plan)
     psnr_now = [float("nan")]
+    meter = LossMeter()
+
+    def log_losses(psnr: float | None = None) -> None:
+        record = {"event": "loss", "step": trainer.state.step, "seconds": trainer.state.seconds}
+        record.update(time=time.time(), **meter.means())
+        if psnr is not None:
+            record["psnr"] = psnr
+        append_record(project.training_log_path, record)
+        meter.reset()
+
+    def on_step(values: dict[str, float]) -> None:
+        bar.update(1, loss=values["total"], psnr=psnr_now[0])
+        meter.add(values)
+        step = trainer.state.step
+        if step % LOSS_EVERY == 0 and step % config.train.eval_every != 0 and not trainer.done():
+            log_losses()
+
+    def on_eval(psnr: float) -> None:
+        psnr_now[0] = psnr
+        log_losses(psnr)
+        write_report(project)
+
+    train_start = time.monotonic()
     with bar:
         try:
-            trainer.run(
-                on_step=lambda v: bar.update(1, loss=v["total"], psnr=psnr_now[0]),
-                on_eval=lambda p: psnr_now.__setitem__(0, p),
-                on_checkpoint=save,
-            )
+            trainer.run(on_step=on_step, on_eval=on_eval, on_checkpoint=save)
         except KeyboardInterrupt:
             save()
             raise UserError(
                 f"interrupted at step {trainer.state.step}; the checkpoint is saved: "
                 f"run `neural-atlases train -p {project.root}` to resume"
             ) from None
+    train_seconds = time.monotonic() - train_start
     step = trainer.state.step
     project.update_meta(config=to_dict(config), trained_steps=step)
     trainer.optimiser.state.clear()  # its memory is reused by baking
     release_memory()
-    return bake_project(project, model, prepared.fingerprint, step=step)
+    bake_start = time.monotonic()
+    baked = bake_project(project, model, prepared.fingerprint, step=step)
+    timings = {"prepare": prepare_seconds, "train": train_seconds, "bake": time.monotonic() - bake_start}
+    append_record(
+        project.training_log_path,
+        {"event": "done", "step": step, "time": time.time(), **timings, "total": time.monotonic() - start},
+    )
+    refresh_media(project, baked, prepared.frames, f"{prepared.fingerprint}:{step}", step)
+    write_report(project)
+    return baked
+
+
+def training_plan(trainer: Trainer, device: torch.device, rates: Rates) -> dict:
+    """What the run will do, with an estimate of its training time from ``rates`` measured on the
+    real model (``training.estimate``): a ``"plan"`` record of the training log."""
+    config, state = trainer.config, trainer.state
+    steps_left = max(config.train.steps - state.step, 0)
+    budget_left = None if state.budget_seconds is None else max(state.budget_seconds - state.seconds, 0.0)
+    t, h, w = trainer.sampler.frames.shape[:3]
+    return {
+        "event": "plan",
+        "time": time.time(),
+        "resolution": f"{w}x{h}",
+        "frames": int(t),
+        "device": str(device),
+        "steps": config.train.steps,
+        "start_step": state.step,
+        "budget_seconds": budget_left,
+        "estimate_seconds": estimate_seconds(steps_left, config.train.eval_every, rates, budget_left),
+        "estimate_method": (
+            f"{rates.step_seconds * 1000:.1f} ms a step (median of {TRIALS} timed forward + backward passes) "
+            f"and {rates.eval_seconds:.2f} s an evaluation, measured before the first step"
+        ),
+        "config": to_dict(config),
+    }
+
+
+def format_plan(plan: dict) -> str:
+    """The lines ``train`` prints before training."""
+    steps = plan["steps"] - plan["start_step"]
+    what = f"{steps} steps" + (f" (resuming at step {plan['start_step']})" if plan["start_step"] else "")
+    if plan["budget_seconds"] is not None:
+        what += f", or until its training time budget of {duration(plan['budget_seconds'])} runs out"
+    return (
+        f"training {plan['frames']} frames of {plan['resolution']} on {plan['device']}: {what}\n"
+        f"estimated training time: {duration(plan['estimate_seconds'])} "
+        f"({plan['estimate_method']}), then baking"
+    )
 
 
 def bake_project(project: Project, model: AtlasModel, fingerprint: str, step: int) -> Baked:

@@ -152,6 +152,11 @@ class Trainer:
         errors = [float((self.model.render_frame(t).clamp(0, 1) - target[t]).square().mean()) for t in frames]
         return 10.0 * math.log10(1.0 / max(sum(errors) / len(errors), 1e-12))
 
+    def eval_frames(self) -> list[int]:
+        """The frames ``evaluate`` is run on during training: first, last and two between."""
+        n = self.sampler.num_frames
+        return sorted({0, n // 3, (2 * n) // 3, n - 1})
+
     def realign(self) -> None:
         """Pull every foreground layer onto the reconstruction (``training.realign``)."""
         frames = (self.sampler.frames * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
@@ -172,8 +177,7 @@ class Trainer:
     ) -> None:
         """Steps until the step count or the time budget is reached, calling back between steps."""
         tc = self.config.train
-        n = self.sampler.num_frames
-        eval_frames = sorted({0, n // 3, (2 * n) // 3, n - 1})
+        eval_frames = self.eval_frames()
         pending = sorted(f for f in tc.realign_at if f > self.fraction())
         last = time.perf_counter()
         while not self.done():

@@ -1,0 +1,45 @@
+"""Tests of neural_atlases.training.estimate: the measured training-time estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from neural_atlases.config import from_dict
+from neural_atlases.data.synthetic import SceneConfig, make_scene
+from neural_atlases.training.estimate import Rates, estimate_seconds, measure_rates
+from neural_atlases.training.initialise import build_model
+from neural_atlases.training.sampler import PixelSampler
+from neural_atlases.training.trainer import Trainer
+
+
+def test_estimate_counts_steps_and_evaluations():
+    rates = Rates(step_seconds=0.01, eval_seconds=0.5)
+    assert estimate_seconds(1000, 500, rates, None) == pytest.approx(10.0 + 2 * 0.5)
+    assert estimate_seconds(1001, 500, rates, None) == pytest.approx(10.01 + 3 * 0.5)  # one at the end
+    assert estimate_seconds(1000, 500, rates, 5.0) == 5.0  # the budget ends it first
+    assert estimate_seconds(0, 500, rates, None) == 0.0
+
+
+def test_measuring_changes_nothing_of_the_training():
+    scene = make_scene(SceneConfig(width=32, height=24, frames=3))
+    config = from_dict({"train": {"batch_size": 256}})
+    t = scene.frames.shape[0]
+    identity = np.broadcast_to(np.eye(3), (2, t, 3, 3)).copy()
+    masks = (scene.alpha > 0.5).astype(np.float32)
+    model = build_model(config.model, scene.frames, np.stack([1.0 - masks, masks]), identity)
+    sampler = PixelSampler(scene.frames, masks, [], torch.device("cpu"), seed=0)
+    trainer = Trainer(model, sampler, config)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    sampler_state, torch_state = sampler.generator.get_state(), torch.get_rng_state()
+
+    rates = measure_rates(trainer, trainer.eval_frames(), trials=2)
+
+    assert rates.step_seconds > 0 and rates.eval_seconds > 0
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert all(p.grad is None for p in model.parameters())
+    assert torch.equal(sampler.generator.get_state(), sampler_state)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert trainer.state.step == 0

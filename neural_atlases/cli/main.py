@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from neural_atlases.conventions import frame_file_name
-from neural_atlases.errors import UserError
+from neural_atlases.errors import UserError, user_error_from_os_error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, no permission, a read-only project: one line, status 2
+        error = user_error_from_os_error(exc)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -16,6 +16,7 @@ from neural_atlases.config import Config, load_config, to_dict
 from neural_atlases.conventions import atlas_file_name
 from neural_atlases.errors import UserError
 from neural_atlases.io.images import write_image
+from neural_atlases.io.lock import project_lock
 from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.pipeline.prepare import prepare
@@ -24,8 +25,10 @@ from neural_atlases.training.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
     read_checkpoint,
+    remove_partial_checkpoints,
     restore_state,
     save_checkpoint,
+    set_rng_states,
 )
 from neural_atlases.training.initialise import build_model
 from neural_atlases.training.sampler import PixelSampler
@@ -106,8 +109,18 @@ def _config(project: Project, request: TrainRequest) -> tuple[Config, dict | Non
 
 
 def train_project(project: Project, request: TrainRequest) -> Baked:
-    """Train (or resume) a project and bake the result; returns the baked maps."""
+    """Train (or resume) a project and bake the result; returns the baked maps.
+
+    Holds the project's lock throughout (``io.lock``): a second ``train`` on the same project
+    refuses with a ``UserError`` naming the running one.
+    """
     start = time.monotonic()
+    with project_lock(project.results_dir, "train"):
+        remove_partial_checkpoints(project.checkpoints_dir)
+        return _train(project, request, start)
+
+
+def _train(project: Project, request: TrainRequest, start: float) -> Baked:
     if request.max_minutes is not None and request.max_minutes <= 0:
         raise UserError(f"--max-minutes must be positive, got {request.max_minutes}")
     device = pick_device(request.device)
@@ -139,7 +152,10 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
             trainer.optimiser.load_state_dict(payload["optimiser"])
         if payload["sampler_rng"] is not None:
             sampler.generator.set_state(payload["sampler_rng"])
-        torch.set_rng_state(payload["torch_rng"])
+        if "rng" in payload:
+            set_rng_states(payload["rng"])
+        else:  # a checkpoint from before the NumPy and Python states were saved
+            torch.set_rng_state(payload["torch_rng"])
     if request.max_minutes is not None:
         remaining = request.max_minutes * 60.0 - (time.monotonic() - start)
         state.budget_seconds = state.seconds + max(remaining * (1.0 - BAKE_RESERVE_S) - 2.0, 1.0)

@@ -310,6 +310,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from neural_atlases.pipeline.demo import run_demo
 
+    if not args.minutes > 0:  # before the demo replaces anything
+        raise UserError(f"--minutes must be positive, got {args.minutes}")
     run_demo(args.project, args.minutes)
     return 0
 

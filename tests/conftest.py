@@ -95,3 +95,32 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(
             f"input files unchanged after {_checked['runs']} command runs ({_checked['files']} file checks)"
         )
+
+
+TINY_CONFIG = {
+    "train": {"batch_size": 512, "eval_every": 10, "checkpoint_every": 10},
+    "preprocess": {"flow_gaps": [1, 2]},
+}
+"""A config that trains the tiny clip in a second or two."""
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory) -> Path:
+    import json
+
+    path = tmp_path_factory.mktemp("tiny_config") / "tiny.json"
+    path.write_text(json.dumps(TINY_CONFIG))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tmp_path_factory, tiny_config) -> Path:
+    """A 5-frame 48x32 synthetic project with masks, trained for 20 steps with ``train``. Shared by
+    the session: tests that change it must work on a copy (``shutil.copytree``)."""
+    from neural_atlases.cli.main import main
+    from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
+
+    root = tmp_path_factory.mktemp("tiny_trained") / "clip"
+    write_project(make_scene(SceneConfig(width=48, height=32, frames=5)), root, masks=True)
+    assert main(["train", "-p", str(root), "-s", "20", "-c", str(tiny_config)]) == 0
+    return root

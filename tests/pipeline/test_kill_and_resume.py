@@ -129,6 +129,7 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(proj
     rng = random.Random(7)
     checkpoints = killed / "results" / "checkpoints"
     landed = []
+    uninterrupted_run = _start(reference, config)  # alongside: each run uses one thread
 
     # 1. during preprocessing: as soon as the optical flow starts
     process = _start(killed, config)
@@ -165,9 +166,9 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(proj
             break
     step_before_last = load_checkpoint(checkpoints / CHECKPOINT_NAME)[2]["state"]["step"]
 
-    # resume to the end; meanwhile the uninterrupted reference
+    # resume to the end
     _finish(_start(killed, config))
-    _finish(_start(reference, config))
+    _finish(uninterrupted_run)
 
     assert not _partial_checkpoints(checkpoints)  # the resumed run swept the torn write away
     assert _inputs_hash(killed) == inputs

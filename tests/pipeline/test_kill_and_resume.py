@@ -1,5 +1,5 @@
-"""``train`` killed with SIGKILL at random moments, resumed each time, ends where an uninterrupted
-run of the same steps and seed ends.
+"""``train`` killed with SIGKILL at random moments (and stopped once with Ctrl-C), resumed each
+time, ends where an uninterrupted run of the same steps and seed ends.
 
 Each run is ``python -m neural_atlases train`` in a subprocess on a tiny synthetic project. The
 config checkpoints after every step, so a kill that waits for a checkpoint's temporary file lands
@@ -29,7 +29,7 @@ from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
 from neural_atlases.io.images import read_frames
 from neural_atlases.training.checkpoint import CHECKPOINT_NAME, TEMPORARY_PREFIX, load_checkpoint
 
-STEPS, SEED = 40, 3
+STEPS, SEED = 30, 3
 CONFIG = {
     "train": {"batch_size": 512, "eval_every": 10, "checkpoint_every": 1},
     "preprocess": {"flow_gaps": [1, 2]},
@@ -77,6 +77,14 @@ def _wait_for(lines: queue.Queue, prefix: str, timeout: float = 60.0) -> bool:
     raise AssertionError(f"no stderr line starting with {prefix!r} in {timeout} s")
 
 
+def _rest(lines: queue.Queue) -> list[str]:
+    """The remaining stderr lines, once the process has ended."""
+    rest = []
+    while (line := lines.get(timeout=30)) is not None:
+        rest.append(line.rstrip("\n"))
+    return rest
+
+
 def _partial_checkpoints(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob(f"{TEMPORARY_PREFIX}*.tmp")) if folder.is_dir() else []
 
@@ -120,16 +128,19 @@ def projects(tmp_path_factory):
         write_project(scene, base / name)
     config = base / "config.json"
     config.write_text(json.dumps(CONFIG))
-    return base / "reference", base / "killed", config
+    # the reference checkpoints once, at the end: checkpoints change nothing but the time taken
+    once = base / "config_once.json"
+    once.write_text(json.dumps({**CONFIG, "train": {**CONFIG["train"], "checkpoint_every": STEPS}}))
+    return base / "reference", base / "killed", config, once
 
 
 def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(projects):
-    reference, killed, config = projects
+    reference, killed, config, config_once = projects
     inputs = _inputs_hash(killed)
     rng = random.Random(7)
     checkpoints = killed / "results" / "checkpoints"
     landed = []
-    uninterrupted_run = _start(reference, config)  # alongside: each run uses one thread
+    uninterrupted_run = _start(reference, config_once)  # alongside: each run uses one thread
 
     # 1. during preprocessing: as soon as the optical flow starts
     process = _start(killed, config)
@@ -146,6 +157,19 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(proj
         time.sleep(rng.uniform(0.0, 0.2))
         if _kill(process):
             landed.append("training")
+
+    # Ctrl-C (SIGINT) once training runs: a checkpoint is saved, and the one line says how to resume
+    process = _start(killed, config)
+    lines = _lines(process)
+    if _wait_for(lines, "training:"):
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 2
+        last = _rest(lines)[-1]
+        assert last.startswith("error: interrupted at step ") and f"train -p {killed}` to resume" in last, (
+            last
+        )
+        step = int(last.split()[4].rstrip(";"))
+        assert load_checkpoint(checkpoints / CHECKPOINT_NAME)[2]["state"]["step"] == step
 
     # 3. mid-checkpoint: the moment a checkpoint's temporary file appears (again if the write
     # was over before the signal arrived)

@@ -38,6 +38,8 @@ def _open(path: str | os.PathLike) -> Image.Image:
         raise UserError(f"image not found: {path}")
     if not path.is_file():
         raise UserError(f"not an image file: {path}")
+    if path.stat().st_size == 0:
+        raise UserError(f"cannot read image {path}: the file is empty")
     try:
         with Image.open(path) as image:
             image.load()
@@ -51,6 +53,14 @@ def _open(path: str | os.PathLike) -> Image.Image:
 def _reason(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
+
+
+def _write_failure(path: Path, e: OSError) -> str:
+    """Why ``path`` cannot be written: a file where a folder should be, or the system's reason."""
+    for parent in path.parents:
+        if parent.exists():
+            return f"{parent} is a file, not a folder" if not parent.is_dir() else e.strerror or _reason(e)
+    return e.strerror or _reason(e)
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
@@ -158,7 +168,7 @@ def atomic_write_path(path: str | os.PathLike) -> Iterator[Path]:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
         os.close(fd)
     except OSError as e:
-        raise UserError(f"cannot write {path}: {e.strerror or _reason(e)}") from e
+        raise UserError(f"cannot write {path}: {_write_failure(path, e)}") from e
     tmp = Path(name)
     try:
         yield tmp

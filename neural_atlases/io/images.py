@@ -179,6 +179,18 @@ def atomic_write_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that ``atomic_write_path`` left in ``folder`` when its process
+    was killed halfway; returns them. Only for a caller that alone writes there."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    partial = [p for p in folder.glob(".*.tmp*") if p.is_file()]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return partial
+
+
 # -- folders of frames ----------------------------------------------------------------------------
 def _natural_key(name: str) -> tuple:
     """Sort key putting ``frame2`` before ``frame10`` (zero-padded names sort as usual)."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from neural_atlases.baking.bake import Baked, bake, load_baked, save_baked
 from neural_atlases.config import Config, load_config, to_dict
 from neural_atlases.conventions import atlas_file_name
 from neural_atlases.errors import UserError
-from neural_atlases.io.images import write_image
+from neural_atlases.io.images import remove_partial_writes, write_image
 from neural_atlases.io.lock import project_lock
 from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import AtlasModel
@@ -58,6 +62,25 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do
         pass
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block SIGTERM (a shutdown, a plain ``kill``) stops like Ctrl-C: it raises
+    ``KeyboardInterrupt``, so training saves a checkpoint before it exits. Off the main thread
+    (where handlers cannot be set) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def pick_device(name: str) -> torch.device:
@@ -117,6 +140,8 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
     start = time.monotonic()
     with project_lock(project.results_dir, "train"):
         remove_partial_checkpoints(project.checkpoints_dir)
+        for folder in (project.cache_dir, project.masks_out_dir):  # written by train alone
+            remove_partial_writes(folder)
         return _train(project, request, start)
 
 
@@ -180,7 +205,7 @@ def _train(project: Project, request: TrainRequest, start: float) -> Baked:
         time_budget_s=None if state.budget_seconds is None else state.budget_seconds - state.seconds,
     )
     psnr_now = [float("nan")]
-    with bar:
+    with bar, sigterm_as_interrupt():
         try:
             trainer.run(
                 on_step=lambda v: bar.update(1, loss=v["total"], psnr=psnr_now[0]),

@@ -195,6 +195,7 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(proj
     _finish(uninterrupted_run)
 
     assert not _partial_checkpoints(checkpoints)  # the resumed run swept the torn write away
+    assert not list((killed / "results" / "cache").glob(".*.tmp*"))
     assert _inputs_hash(killed) == inputs
     assert step_before_last < STEPS
     assert "preprocessing" in landed and "checkpoint write" in landed, landed

@@ -168,3 +168,32 @@ def test_output_folder_without_permission_is_one_line(project, capsys, monkeypat
     monkeypatch.setattr(os, "mkdir", mkdir)
     status, err = _run(["render", "-p", project, "-o", out / "frames"], capsys)
     _assert_one_line(status, err, "Permission denied", "locked")
+
+
+@pytest.mark.parametrize(
+    "number,words",
+    [
+        (errno.ENOSPC, "cannot write /data/x.npz: No space left on device"),
+        (errno.EACCES, "Permission denied"),
+    ],
+)
+def test_the_command_line_turns_disk_errors_into_one_line(monkeypatch, capsys, tmp_path, number, words):
+    from neural_atlases.cli import main as cli
+
+    def failing(args):
+        raise OSError(number, os.strerror(number), "/data/x.npz")
+
+    monkeypatch.setitem(cli.COMMANDS, "evaluate", failing)
+    status, err = _run(["evaluate", "-p", tmp_path], capsys)
+    _assert_one_line(status, err, words, "/data/x.npz")
+
+
+def test_other_os_errors_are_bugs_and_show(monkeypatch, tmp_path):
+    from neural_atlases.cli import main as cli
+
+    def failing(args):
+        raise OSError(errno.EIO, "Input/output error", "/data/x.npz")
+
+    monkeypatch.setitem(cli.COMMANDS, "evaluate", failing)
+    with pytest.raises(OSError, match="Input/output error"):
+        main(["evaluate", "-p", str(tmp_path)])

@@ -10,6 +10,7 @@ folder and rename it into place, so a reader never sees half an image.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -154,6 +155,21 @@ def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 
         image.save(tmp, format=fmt, **options)
 
 
+@functools.cache
+def new_file_mode() -> int:
+    """The mode a new file gets here: ``0o666`` less the process's umask (read without changing it
+    where ``/proc`` tells it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write_path(path: str | os.PathLike) -> Iterator[Path]:
     """Give a temporary path beside ``path`` to write to; rename it onto ``path`` on success.
@@ -172,6 +188,7 @@ def atomic_write_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a written file gets the usual mode
         os.replace(tmp, path)
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror or _reason(e)}") from e

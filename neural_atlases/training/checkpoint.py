@@ -20,6 +20,7 @@ import torch
 
 from neural_atlases.config import Config, from_dict, to_dict
 from neural_atlases.errors import UserError
+from neural_atlases.io.images import new_file_mode
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.training.trainer import TrainState
 
@@ -120,6 +121,7 @@ def save_checkpoint(
             torch.save(payload, recorder)
             f.flush()
             os.fsync(f.fileno())
+            os.fchmod(f.fileno(), new_file_mode())  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)

@@ -35,3 +35,11 @@ def test_a_write_killed_halfway_leaves_the_old_file_and_a_temporary_that_is_swep
     assert [p.name for p in remove_partial_writes(tmp_path)] == leftovers
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas.png"]
     assert remove_partial_writes(tmp_path / "missing") == []
+
+
+def test_written_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / "atlas.png"
+    write_image(path, np.zeros((2, 2, 3), np.uint8))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -12,6 +12,7 @@ import torch
 
 from neural_atlases.config import Config
 from neural_atlases.errors import UserError
+from neural_atlases.io.images import new_file_mode
 from neural_atlases.training.checkpoint import (
     CHECKPOINT_NAME,
     TEMPORARY_PREFIX,
@@ -59,6 +60,7 @@ def test_a_checkpoint_holds_the_rng_states(tmp_path):
     set_rng_states(payload["rng"])
     assert _draws() == expected
     assert payload["state"]["step"] == 7 and os.listdir(tmp_path) == [CHECKPOINT_NAME]
+    assert path.stat().st_mode & 0o777 == new_file_mode()  # not mkstemp's 0600
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")

@@ -236,3 +236,11 @@ def test_bad_input_is_one_line_and_status_2(c, capsys, name, args, match):
     assert len(errors) == 1 and lines[-1] == errors[0], err
     assert match in errors[0], errors[0]
     assert not (c.base / "demo").exists()  # a refused demo replaces nothing
+
+
+@pytest.mark.parametrize("flags", [["-s", "0"], ["--max-minutes", "0"], ["--device", "abacus"]])
+def test_a_bad_train_flag_leaves_no_trace_in_the_project(tmp_path, capsys, flags):
+    root = _frames_project(tmp_path / "clip", [(24, 16)] * 2)
+    assert main(["train", "-p", str(root), *flags]) == 2
+    assert capsys.readouterr().err.startswith("error:")
+    assert sorted(p.name for p in root.iterdir()) == ["frames"]

@@ -123,8 +123,6 @@ def _config(project: Project, request: TrainRequest) -> tuple[Config, dict | Non
         config = load_config(request.config_path)
     train = config.train
     if request.steps is not None:
-        if request.steps < 1:
-            raise UserError(f"-s/--steps must be at least 1, got {request.steps}")
         train = replace(train, steps=request.steps)
     if request.seed is not None:
         train = replace(train, seed=request.seed)
@@ -138,17 +136,24 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
     refuses with a ``UserError`` naming the running one.
     """
     start = time.monotonic()
+    check_request(request)  # before the lock: a mistyped flag leaves no trace in the project
+    device = pick_device(request.device)
     with project_lock(project.results_dir, "train"):
         remove_partial_checkpoints(project.checkpoints_dir)
         for folder in (project.cache_dir, project.masks_out_dir):  # written by train alone
             remove_partial_writes(folder)
-        return _train(project, request, start)
+        return _train(project, request, device, start)
 
 
-def _train(project: Project, request: TrainRequest, start: float) -> Baked:
+def check_request(request: TrainRequest) -> None:
+    """Raise ``UserError`` for a step count or a time bound that cannot be."""
+    if request.steps is not None and request.steps < 1:
+        raise UserError(f"-s/--steps must be at least 1, got {request.steps}")
     if request.max_minutes is not None and request.max_minutes <= 0:
         raise UserError(f"--max-minutes must be positive, got {request.max_minutes}")
-    device = pick_device(request.device)
+
+
+def _train(project: Project, request: TrainRequest, device: torch.device, start: float) -> Baked:
     config, payload = _config(project, request)
     torch.manual_seed(config.train.seed)
     prepared = prepare(project, config)

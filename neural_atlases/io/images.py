@@ -155,21 +155,6 @@ def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 
         image.save(tmp, format=fmt, **options)
 
 
-@functools.cache
-def new_file_mode() -> int:
-    """The mode a new file gets here: ``0o666`` less the process's umask (read without changing it
-    where ``/proc`` tells it)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 @contextlib.contextmanager
 def atomic_write_path(path: str | os.PathLike) -> Iterator[Path]:
     """Give a temporary path beside ``path`` to write to; rename it onto ``path`` on success.
@@ -206,6 +191,21 @@ def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
     for path in partial:
         path.unlink(missing_ok=True)
     return partial
+
+
+@functools.cache
+def new_file_mode() -> int:
+    """The mode a new file gets here: ``0o666`` less the process's umask (read without changing it
+    where ``/proc`` tells it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 # -- folders of frames ----------------------------------------------------------------------------

@@ -289,7 +289,7 @@ def validate(config: Config) -> None:
             "in [0, 1]",
         ),
         (config.train.steps >= 1, "train.steps", "an integer >= 1"),
-        (config.train.batch_size >= 16, "train.batch_size", "an integer >= 16"),
+        (16 <= config.train.batch_size <= 1 << 22, "train.batch_size", "an integer from 16 to 4194304"),
         (all(0 < f < 1 for f in config.train.realign_at), "train.realign_at", "fractions in (0, 1)"),
         (config.train.realign_final >= 0, "train.realign_final", "an integer >= 0"),
         (config.train.eval_every >= 1, "train.eval_every", "an integer >= 1"),
@@ -312,13 +312,17 @@ def load_config(path: Path | None, base: Config | None = None) -> Config:
     if path is None:
         return base or Config()
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"config {path} is not valid JSON: it is not UTF-8 text") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"config {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise UserError(f"config {path} is not a config: its JSON nests too deep") from None
     if not isinstance(data, dict):
         raise UserError(f"config {path} must hold a JSON object")
     return from_dict(data, base)

@@ -1,10 +1,130 @@
-"""Shared fixtures: small model files built by the tests themselves (no downloads)."""
+"""Checks that hold for the whole suite, and shared fixtures (small model files built by the tests
+themselves: no downloads).
+
+Every command that any test runs through ``neural_atlases.cli.main.main`` is watched: the user's
+input files it was given (the project's ``frames/``, ``masks/`` and ``scribbles/``, and every
+file named on its command line: videos, configs, atlases, edited frames) are hashed before and
+after it runs, and a test fails if one changed, whether the command succeeded or failed. ``init``
+and ``demo`` write ``frames/`` by design, so for them only the other inputs count.
+"""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
+
+INPUT_FOLDERS = ("frames", "masks", "scribbles")
+WRITES_FRAMES = ("init", "demo")
+FILE_OPTIONS = ("video", "config", "background", "foreground", "edited_frame")
+
+_checked = {"runs": 0, "files": 0}
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def input_files(command: str, args: argparse.Namespace) -> list[Path]:
+    """The user's input files a command was given (existing ones only)."""
+    from neural_atlases.errors import UserError
+    from neural_atlases.io.project import resolve_project
+
+    files: list[Path] = []
+    project = getattr(args, "project", None)
+    if project is not None:
+        try:
+            root = resolve_project(project)
+        except UserError:
+            root = None
+        if root is not None:
+            folders = [name for name in INPUT_FOLDERS if not (name == "frames" and command in WRITES_FRAMES)]
+            for name in folders:
+                if (root / name).is_dir():
+                    files += [p for p in (root / name).rglob("*") if p.is_file()]
+    for option in FILE_OPTIONS:
+        values = getattr(args, option, None)
+        for value in values if isinstance(values, list) else [values]:
+            if value is not None and Path(value).is_file():
+                files.append(Path(value))
+    return sorted(set(files))
+
+
+def snapshot(paths: list[Path]) -> dict[str, str]:
+    """``{path: sha256 of its bytes}``; a file that went away reads as ``missing``."""
+    return {str(p): _file_digest(p) if p.is_file() else "missing" for p in paths}
+
+
+@pytest.fixture(autouse=True)
+def inputs_never_change(monkeypatch):
+    """Wrap every command of the command line with a before/after hash of its input files."""
+    from neural_atlases.cli import main as cli
+
+    changed: list[str] = []
+
+    def watch(name, command):
+        def watched(args: argparse.Namespace):
+            paths = input_files(name, args)
+            before = snapshot(paths)
+            folders = {p.parent for p in paths if p.parent.name in INPUT_FOLDERS}
+            names_before = {f: sorted(os.listdir(f)) for f in folders}
+            try:
+                return command(args)
+            finally:
+                after = snapshot(paths)
+                _checked["runs"] += 1
+                _checked["files"] += len(paths)
+                changed.extend(f"`{name}` changed {p}" for p in paths if before[str(p)] != after[str(p)])
+                changed.extend(
+                    f"`{name}` added or removed files in {f}"
+                    for f, names in names_before.items()
+                    if not f.is_dir() or sorted(os.listdir(f)) != names
+                )
+
+        return watched
+
+    monkeypatch.setattr(cli, "COMMANDS", {name: watch(name, fn) for name, fn in cli.COMMANDS.items()})
+    yield
+    assert not changed, "input files changed: " + "; ".join(changed)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _checked["runs"]:
+        terminalreporter.write_line(
+            f"input files unchanged after {_checked['runs']} command runs ({_checked['files']} file checks)"
+        )
+
+
+TINY_CONFIG = {
+    "train": {"batch_size": 512, "eval_every": 10, "checkpoint_every": 10},
+    "preprocess": {"flow_gaps": [1, 2]},
+}
+"""A config that trains the tiny clip in a second or two."""
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory) -> Path:
+    import json
+
+    path = tmp_path_factory.mktemp("tiny_config") / "tiny.json"
+    path.write_text(json.dumps(TINY_CONFIG))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tmp_path_factory, tiny_config) -> Path:
+    """A 5-frame 48x32 synthetic project with masks, trained for 20 steps with ``train``. Shared by
+    the session: tests that change it must work on a copy (``shutil.copytree``)."""
+    from neural_atlases.cli.main import main
+    from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
+
+    root = tmp_path_factory.mktemp("tiny_trained") / "clip"
+    write_project(make_scene(SceneConfig(width=48, height=32, frames=5)), root, masks=True)
+    assert main(["train", "-p", str(root), "-s", "20", "-c", str(tiny_config)]) == 0
+    return root
 
 
 def write_red_channel_modnet(path: Path) -> Path:

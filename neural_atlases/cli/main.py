@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from neural_atlases.conventions import frame_file_name
-from neural_atlases.errors import UserError
+from neural_atlases.errors import UserError, user_error_from_os_error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args) or 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, no permission, a read-only project: one line, status 2
+        error = user_error_from_os_error(exc)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -306,7 +312,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from neural_atlases.io.images import write_frames
     from neural_atlases.io.video import write_video
     from neural_atlases.pipeline.edits import given_atlases
-    from neural_atlases.pipeline.report import record_render
+    from neural_atlases.pipeline.report import try_record_render
     from neural_atlases.pipeline.train import load_trained
     from neural_atlases.progress import Progress
 
@@ -335,7 +341,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         write_video(out, rendered, project.fps())
     else:
         write_frames(out, rendered)
-    record_render(project, out, describe_render(args))
+    try_record_render(project, out, describe_render(args))
     print(out if out.suffix else out / frame_file_name(0).replace("00000", "NNNNN"))
     return 0
 
@@ -373,6 +379,8 @@ def describe_render(args: argparse.Namespace) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     from neural_atlases.pipeline.demo import run_demo
 
+    if not args.minutes > 0:  # before the demo replaces anything
+        raise UserError(f"--minutes must be positive, got {args.minutes}")
     run_demo(args.project, args.minutes)
     return 0
 

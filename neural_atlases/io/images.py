@@ -10,6 +10,7 @@ folder and rename it into place, so a reader never sees half an image.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -39,6 +40,8 @@ def _open(path: str | os.PathLike) -> Image.Image:
         raise UserError(f"image not found: {path}")
     if not path.is_file():
         raise UserError(f"not an image file: {path}")
+    if path.stat().st_size == 0:
+        raise UserError(f"cannot read image {path}: the file is empty")
     try:
         with Image.open(path) as image:
             image.load()
@@ -52,6 +55,14 @@ def _open(path: str | os.PathLike) -> Image.Image:
 def _reason(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
+
+
+def _write_failure(path: Path, e: OSError) -> str:
+    """Why ``path`` cannot be written: a file where a folder should be, or the system's reason."""
+    for parent in path.parents:
+        if parent.exists():
+            return f"{parent} is a file, not a folder" if not parent.is_dir() else e.strerror or _reason(e)
+    return e.strerror or _reason(e)
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
@@ -182,15 +193,43 @@ def atomic_write_path(path: str | os.PathLike) -> Iterator[Path]:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
         os.close(fd)
     except OSError as e:
-        raise UserError(f"cannot write {path}: {e.strerror or _reason(e)}") from e
+        raise UserError(f"cannot write {path}: {_write_failure(path, e)}") from e
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a written file gets the usual mode
         os.replace(tmp, path)
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror or _reason(e)}") from e
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that ``atomic_write_path`` left in ``folder`` when its process
+    was killed halfway; returns them. Only for a caller that alone writes there."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    partial = [p for p in folder.glob(".*.tmp*") if p.is_file()]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return partial
+
+
+@functools.cache
+def new_file_mode() -> int:
+    """The mode a new file gets here: ``0o666`` less the process's umask (read without changing it
+    where ``/proc`` tells it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 # -- folders of frames ----------------------------------------------------------------------------

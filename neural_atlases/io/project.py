@@ -172,7 +172,7 @@ class Project:
             return {}
         try:
             meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise UserError(f"cannot read {self.meta_path}: {e}") from e
         if not isinstance(meta, dict):
             raise UserError(f"cannot read {self.meta_path}: expected a JSON object")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,6 +116,24 @@ def collect(project: Project) -> ReportData:
         frame_names=frame_names,
         renders=_render_rows(project),
     )
+
+
+def try_write_report(project: Project) -> None:
+    """``write_report`` where the page is a side output (during training): a page that cannot be
+    written (a full disk, a read-only project) is a warning, never the end of the run."""
+    try:
+        write_report(project)
+    except UserError as e:
+        print(f"warning: the report was not updated: {e}", file=sys.stderr)
+
+
+def try_record_render(project: Project, out: Path, what: str) -> None:
+    """``record_render``, a warning where the project cannot be written (the render itself, made
+    elsewhere, is fine)."""
+    try:
+        record_render(project, out, what)
+    except UserError as e:
+        print(f"warning: the render was not recorded for the report: {e}", file=sys.stderr)
 
 
 def write_report(project: Project) -> Path:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,19 +20,22 @@ from neural_atlases.baking.bake import Baked, bake, load_baked, save_baked
 from neural_atlases.config import Config, load_config, to_dict
 from neural_atlases.conventions import atlas_file_name
 from neural_atlases.errors import UserError
-from neural_atlases.io.images import write_image
+from neural_atlases.io.images import remove_partial_writes, write_image
+from neural_atlases.io.lock import project_lock
 from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.pipeline.prepare import prepare
-from neural_atlases.pipeline.report import clear_media, refresh_media, write_report
+from neural_atlases.pipeline.report import clear_media, refresh_media, try_write_report, write_report
 from neural_atlases.progress import Progress
 from neural_atlases.report.page import duration
 from neural_atlases.training.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
     read_checkpoint,
+    remove_partial_checkpoints,
     restore_state,
     save_checkpoint,
+    set_rng_states,
 )
 from neural_atlases.training.estimate import TRIALS, Rates, estimate_seconds, measure_rates
 from neural_atlases.training.initialise import build_model
@@ -60,6 +67,25 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do
         pass
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block SIGTERM (a shutdown, a plain ``kill``) stops like Ctrl-C: it raises
+    ``KeyboardInterrupt``, so training saves a checkpoint before it exits. Off the main thread
+    (where handlers cannot be set) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def pick_device(name: str) -> torch.device:
@@ -102,8 +128,6 @@ def _config(project: Project, request: TrainRequest) -> tuple[Config, dict | Non
         config = load_config(request.config_path)
     train = config.train
     if request.steps is not None:
-        if request.steps < 1:
-            raise UserError(f"-s/--steps must be at least 1, got {request.steps}")
         train = replace(train, steps=request.steps)
     if request.seed is not None:
         train = replace(train, seed=request.seed)
@@ -111,11 +135,30 @@ def _config(project: Project, request: TrainRequest) -> tuple[Config, dict | Non
 
 
 def train_project(project: Project, request: TrainRequest) -> Baked:
-    """Train (or resume) a project and bake the result; returns the baked maps."""
+    """Train (or resume) a project and bake the result; returns the baked maps.
+
+    Holds the project's lock throughout (``io.lock``): a second ``train`` on the same project
+    refuses with a ``UserError`` naming the running one.
+    """
     start = time.monotonic()
+    check_request(request)  # before the lock: a mistyped flag leaves no trace in the project
+    device = pick_device(request.device)
+    with project_lock(project.results_dir, "train"):
+        remove_partial_checkpoints(project.checkpoints_dir)
+        for folder in (project.cache_dir, project.masks_out_dir):  # written by train alone
+            remove_partial_writes(folder)
+        return _train(project, request, device, start)
+
+
+def check_request(request: TrainRequest) -> None:
+    """Raise ``UserError`` for a step count or a time bound that cannot be."""
+    if request.steps is not None and request.steps < 1:
+        raise UserError(f"-s/--steps must be at least 1, got {request.steps}")
     if request.max_minutes is not None and request.max_minutes <= 0:
         raise UserError(f"--max-minutes must be positive, got {request.max_minutes}")
-    device = pick_device(request.device)
+
+
+def _train(project: Project, request: TrainRequest, device: torch.device, start: float) -> Baked:
     config, payload = _config(project, request)
     torch.manual_seed(config.train.seed)
     prepared = prepare(project, config)
@@ -147,7 +190,10 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
             trainer.optimiser.load_state_dict(payload["optimiser"])
         if payload["sampler_rng"] is not None:
             sampler.generator.set_state(payload["sampler_rng"])
-        torch.set_rng_state(payload["torch_rng"])
+        if "rng" in payload:
+            set_rng_states(payload["rng"])
+        else:  # a checkpoint from before the NumPy and Python states were saved
+            torch.set_rng_state(payload["torch_rng"])
     rates = measure_rates(trainer, trainer.eval_frames())  # before the budget is set: it counts
     if request.max_minutes is not None:
         remaining = request.max_minutes * 60.0 - (time.monotonic() - start)
@@ -196,10 +242,10 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
     def on_eval(psnr: float) -> None:
         psnr_now[0] = psnr
         log_losses(psnr)
-        write_report(project)
+        try_write_report(project)
 
     train_start = time.monotonic()
-    with bar:
+    with bar, sigterm_as_interrupt():
         try:
             trainer.run(on_step=on_step, on_eval=on_eval, on_checkpoint=save)
         except KeyboardInterrupt:

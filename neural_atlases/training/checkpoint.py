@@ -9,21 +9,79 @@ renamed over the last one, so the last good checkpoint survives any interruption
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from neural_atlases.config import Config, from_dict, to_dict
 from neural_atlases.errors import UserError
+from neural_atlases.io.images import new_file_mode
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.training.optim import Adam
 from neural_atlases.training.trainer import TrainState
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT_VERSION = 1
+TEMPORARY_PREFIX = ".checkpoint-"
+"""Checkpoints are written under ``.checkpoint-XXXX.tmp`` beside the last one, then renamed."""
+
+
+class _WriteRecorder:
+    """A binary file that remembers the ``OSError`` of a failed write: ``torch.save`` reports a
+    full disk as a bare ``RuntimeError`` ("unexpected pos"), which says nothing to a user."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+        self.error: OSError | None = None
+
+    def write(self, data) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
+def rng_states() -> dict[str, Any]:
+    """The global random-number states: torch (CPU and CUDA), NumPy and Python's."""
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    """Restore what ``rng_states`` returned (CUDA states only where there are as many devices)."""
+    torch.set_rng_state(states["torch"])
+    cuda = states.get("cuda") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    np.random.set_state(states["numpy"])
+    random.setstate(states["python"])
+
+
+def remove_partial_checkpoints(folder: Path) -> list[Path]:
+    """Delete the temporary files of checkpoint writes that were killed halfway; returns them.
+
+    Only for the process that holds the project's lock (``io.lock``): another writer's temporary
+    file would otherwise go too.
+    """
+    if not folder.is_dir():
+        return []
+    partial = [p for p in folder.glob(f"{TEMPORARY_PREFIX}*.tmp") if p.is_file()]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return partial
 
 
 def save_checkpoint(
@@ -35,7 +93,11 @@ def save_checkpoint(
     sampler_generator: torch.Generator | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write a checkpoint atomically (temporary file, fsync, rename)."""
+    """Write a checkpoint atomically (temporary file, fsync, rename).
+
+    A write that fails (a full disk, no permission) removes its temporary file, keeps the last
+    checkpoint as it was, and raises ``UserError`` naming ``path``.
+    """
     payload = {
         "version": FORMAT_VERSION,
         "config": to_dict(config),
@@ -44,19 +106,31 @@ def save_checkpoint(
         "optimiser": optimiser.state_dict() if optimiser is not None else None,
         "state": asdict(state),
         "torch_rng": torch.get_rng_state(),
+        "rng": rng_states(),
         "sampler_rng": sampler_generator.get_state() if sampler_generator is not None else None,
         "extra": extra or {},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise UserError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
+    recorder = None
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            recorder = _WriteRecorder(f)
+            torch.save(payload, recorder)
             f.flush()
             os.fsync(f.fileno())
+            os.fchmod(f.fileno(), new_file_mode())  # mkstemp makes 0600
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        error = e if isinstance(e, OSError) else getattr(recorder, "error", None)
+        if error is not None:
+            raise UserError(
+                f"cannot write checkpoint {path}: {error.strerror or error} (the last good one is kept)"
+            ) from None
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

@@ -63,6 +63,16 @@ def make_optimiser(model: AtlasModel, config: Config) -> Adam:
     return Adam(_param_groups(model, config), betas=(0.9, 0.99), eps=1e-15)
 
 
+def training_fraction(state: TrainState, steps: int) -> float:
+    """How far training is, in [0, 1]: by steps, or by time when the run has a time budget
+    (``--max-minutes``), whichever is further. Without a budget it depends on the step alone, so
+    a run resumed from a checkpoint follows the schedules of an uninterrupted one exactly."""
+    by_steps = state.step / max(steps, 1)
+    budget = state.budget_seconds
+    by_time = state.seconds / budget if budget else 0.0
+    return min(1.0, max(by_steps, by_time))
+
+
 def cosine_ratio(fraction: float, final_ratio: float) -> float:
     """Learning-rate multiplier: 1 at the start, ``final_ratio`` at the end, cosine between."""
     f = min(max(fraction, 0.0), 1.0)
@@ -87,11 +97,8 @@ class Trainer:
         self.state = state or TrainState()
 
     def fraction(self) -> float:
-        """How far training is, by steps or by time, whichever is further."""
-        by_steps = self.state.step / max(self.config.train.steps, 1)
-        budget = self.state.budget_seconds
-        by_time = self.state.seconds / budget if budget else 0.0
-        return min(1.0, max(by_steps, by_time))
+        """How far training is, by steps or by time, whichever is further (``training_fraction``)."""
+        return training_fraction(self.state, self.config.train.steps)
 
     def weights(self, fraction: float) -> dict[str, float]:
         """Each loss term's weight at a point of training (schedules applied)."""

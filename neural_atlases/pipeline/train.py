@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from neural_atlases.training.checkpoint import (
     save_checkpoint,
 )
 from neural_atlases.training.initialise import build_model
+from neural_atlases.training.prefit import prefit_mappings
 from neural_atlases.training.sampler import PixelSampler
 from neural_atlases.training.trainer import Trainer, TrainState
 
@@ -45,6 +47,9 @@ class TrainRequest:
     device: str = "auto"
     seed: int | None = None
     restart: bool = False
+    snapshot_minutes: tuple[float, ...] = ()
+    """Also keep a copy of the checkpoint at each of these minutes of the run (preprocessing
+    included), as ``results/checkpoints/snapshot_<M>min.pt`` (``snapshot_path``)."""
 
 
 def release_memory() -> None:
@@ -76,6 +81,30 @@ def pick_device(name: str) -> torch.device:
 
 def checkpoint_path(project: Project) -> Path:
     return project.checkpoints_dir / CHECKPOINT_NAME
+
+
+def snapshot_path(project: Project, minutes: float) -> Path:
+    """Where the snapshot taken at ``minutes`` of a run goes (``TrainRequest.snapshot_minutes``)."""
+    return project.checkpoints_dir / f"snapshot_{minutes:g}min.pt"
+
+
+class Snapshots:
+    """Copies of the checkpoint taken at given minutes since ``start`` (``time.monotonic()``).
+
+    ``check()`` is called between steps; it saves, through ``save(path, elapsed_seconds)``, every
+    snapshot whose time has come (at the first call at or after it, so a snapshot's true time,
+    which it records, may be a step later than asked).
+    """
+
+    def __init__(self, minutes: tuple[float, ...], start: float, save: Callable[[float, float], None]):
+        self.pending = sorted(minutes)
+        self.start = start
+        self.save = save
+
+    def check(self) -> None:
+        elapsed = time.monotonic() - self.start
+        while self.pending and elapsed >= self.pending[0] * 60.0:
+            self.save(self.pending.pop(0), elapsed)
 
 
 def _config(project: Project, request: TrainRequest) -> tuple[Config, dict | None]:
@@ -110,6 +139,8 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
     start = time.monotonic()
     if request.max_minutes is not None and request.max_minutes <= 0:
         raise UserError(f"--max-minutes must be positive, got {request.max_minutes}")
+    if any(not m >= 0 for m in request.snapshot_minutes):
+        raise UserError(f"--snapshots must be minutes >= 0, got {list(request.snapshot_minutes)}")
     device = pick_device(request.device)
     config, payload = _config(project, request)
     torch.manual_seed(config.train.seed)
@@ -140,6 +171,17 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         if payload["sampler_rng"] is not None:
             sampler.generator.set_state(payload["sampler_rng"])
         torch.set_rng_state(payload["torch_rng"])
+
+    def save_snapshot(minutes: float, elapsed: float) -> None:
+        extra = {"fingerprint": prepared.fingerprint, "wall_seconds": elapsed, "snapshot_minutes": minutes}
+        save_checkpoint(
+            snapshot_path(project, minutes), model, config, trainer.state, None, sampler.generator, extra
+        )
+
+    snapshots = Snapshots(request.snapshot_minutes, start, save_snapshot)
+    snapshots.check()
+    if payload is None and config.train.prefit_steps > 0:
+        prefit(model, config, request, start, snapshots)
     if request.max_minutes is not None:
         remaining = request.max_minutes * 60.0 - (time.monotonic() - start)
         state.budget_seconds = state.seconds + max(remaining * (1.0 - BAKE_RESERVE_S) - 2.0, 1.0)
@@ -164,10 +206,15 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         time_budget_s=None if state.budget_seconds is None else state.budget_seconds - state.seconds,
     )
     psnr_now = [float("nan")]
+
+    def on_step(values: dict[str, float]) -> None:
+        bar.update(1, loss=values["total"], psnr=psnr_now[0])
+        snapshots.check()
+
     with bar:
         try:
             trainer.run(
-                on_step=lambda v: bar.update(1, loss=v["total"], psnr=psnr_now[0]),
+                on_step=on_step,
                 on_eval=lambda p: psnr_now.__setitem__(0, p),
                 on_checkpoint=save,
             )
@@ -184,10 +231,31 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
     return bake_project(project, model, prepared.fingerprint, step=step)
 
 
+def prefit(
+    model: AtlasModel, config: Config, request: TrainRequest, start: float, snapshots: Snapshots
+) -> None:
+    """The paper model's mapping pre-fit (``training.prefit``), within the run's time budget."""
+    tc = config.train
+    deadline = None
+    if request.max_minutes is not None:
+        deadline = start + request.max_minutes * 60.0 * (1.0 - BAKE_RESERVE_S)
+    with Progress(tc.prefit_steps * model.num_layers, "mapping pre-fit", unit="step") as bar:
+        report = bar.callback()
+
+        def progress(done: int, total: int) -> None:
+            report(done, total)
+            snapshots.check()
+
+        errors = prefit_mappings(
+            model, tc.prefit_steps, tc.batch_size, tc.lr_transform, tc.seed, deadline, progress
+        )
+        bar.write("mapping pre-fit: mean error " + ", ".join(f"{e:.2f}" for e in errors) + " px")
+
+
 def bake_project(project: Project, model: AtlasModel, fingerprint: str, step: int) -> Baked:
     """Bake a model into ``results/baked`` and write its static atlases."""
     with Progress(model.video.frames, "baking", unit="frame") as bar:
-        baked = bake(model.cpu(), progress=bar.callback())
+        baked = bake(model, progress=bar.callback())
     save_baked(baked, project.baked_dir, f"{fingerprint}:{step}")
     write_atlases(baked, project.atlases_dir)
     return baked
@@ -210,7 +278,7 @@ def load_trained(project: Project) -> Baked:
     key = f"{payload['extra'].get('fingerprint')}:{payload['state']['step']}"
     baked = load_baked(project.baked_dir, key)
     if baked is None:
-        model, _, _ = load_checkpoint(path)
+        model, _, _ = load_checkpoint(path, pick_device("auto"))
         baked = bake_project(
             project, model, payload["extra"].get("fingerprint", ""), payload["state"]["step"]
         )

@@ -62,7 +62,8 @@ def make_optimiser(model: AtlasModel, config: Config) -> torch.optim.Adam:
     groups = _param_groups(model, config)
     device = next(model.parameters()).device
     fused = device.type in ("cpu", "cuda")
-    return torch.optim.Adam(groups, betas=(0.9, 0.99), eps=1e-15, fused=fused)
+    beta1, beta2 = config.train.adam_betas
+    return torch.optim.Adam(groups, betas=(beta1, beta2), eps=config.train.adam_eps, fused=fused)
 
 
 def cosine_ratio(fraction: float, final_ratio: float) -> float:
@@ -87,6 +88,7 @@ class Trainer:
         self.config = config
         self.optimiser = optimiser or make_optimiser(model, config)
         self.state = state or TrainState()
+        model.set_mixed_precision(config.train.mixed_precision)
 
     def fraction(self) -> float:
         """How far training is, by steps or by time, whichever is further."""
@@ -96,8 +98,16 @@ class Trainer:
         return min(1.0, max(by_steps, by_time))
 
     def weights(self, fraction: float) -> dict[str, float]:
-        """Each loss term's weight at a point of training (schedules applied)."""
+        """Each loss term's weight at a point of training (schedules applied: windows in steps
+        where the config gives them, else in fractions of training)."""
         lc = self.config.losses
+        step = self.state.step
+        bootstrap = step < lc.bootstrap_steps if lc.bootstrap_steps else fraction < lc.bootstrap_fraction
+        rigid = (
+            step < lc.global_rigidity_steps
+            if lc.global_rigidity_steps
+            else fraction < lc.global_rigidity_fraction
+        )
         w = {
             "rgb": lc.rgb,
             "gradient": lc.gradient,
@@ -105,11 +115,11 @@ class Trainer:
             "rigidity": lc.rigidity,
             "flow": lc.flow,
             "alpha_flow": lc.alpha_flow,
-            "bootstrap": lc.bootstrap if fraction < lc.bootstrap_fraction else 0.0,
+            "bootstrap": lc.bootstrap if bootstrap else 0.0,
             "scribble": lc.scribble,
             "alpha_residual": lc.alpha_residual,
         }
-        if fraction < lc.global_rigidity_fraction:
+        if rigid:
             w["global_rigidity_background"] = lc.global_rigidity_background
             w["global_rigidity_foreground"] = lc.global_rigidity_foreground
         return w
@@ -126,7 +136,7 @@ class Trainer:
         batch = self.sampler.sample(
             tc.batch_size,
             int(tc.batch_size * tc.flow_batch_fraction),
-            rigid_size=tc.batch_size // 8 if rigid else 0,
+            rigid_size=int(tc.batch_size * tc.rigid_batch_fraction) if rigid else 0,
             rigid_step=lc.global_rigidity_px,
         )
         out = self.model.get_outputs(batch)
@@ -135,7 +145,9 @@ class Trainer:
         total = sum(weighted.values())
         self.optimiser.zero_grad(set_to_none=True)
         total.backward()
-        values = {k: float(v.detach()) for k, v in weighted.items()}
+        # one device-to-host copy for every term and the plain rgb error
+        host = torch.stack([*weighted.values(), terms["rgb"]]).detach().tolist()
+        values = dict(zip(weighted, host[:-1], strict=True))
         for name, value in values.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(
@@ -144,7 +156,7 @@ class Trainer:
         self.optimiser.step()
         self.state.step += 1
         values["total"] = sum(values.values())
-        values["rgb_psnr"] = 10.0 * math.log10(1.0 / max(float(terms["rgb"].detach()), 1e-12))
+        values["rgb_psnr"] = 10.0 * math.log10(1.0 / max(host[-1], 1e-12))
         return values
 
     @torch.no_grad()

@@ -26,7 +26,12 @@ Optical flow
 
 Alpha
     A foreground alpha comes from a logit through ``squash_alpha``; it never reaches exactly 0 or 1
-    so that log-losses stay finite.
+    so that log-losses stay finite. The paper model's alpha network squashes its tanh output its
+    own way, ``paper_squash_alpha``.
+
+The paper model's shared atlas
+    Its one atlas network holds every layer, each in its own part of the network's input square:
+    ``shared_atlas_position`` (the paper's ``uv * 0.5 - 0.5`` and ``uv * 0.5 + 0.5``).
 
 Layers
     Layer 0 is the background; foreground layer ``k`` is layer ``k + 1``. ``layer_name`` gives the

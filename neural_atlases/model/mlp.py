@@ -7,6 +7,7 @@ network feeds the encoded input again to some of its layers (skips).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -31,7 +32,13 @@ def positional_encoding(x: torch.Tensor, frequencies: int) -> torch.Tensor:
 
 def bfloat16_ok(device: torch.device) -> bool:
     """Whether autocast to bfloat16 is both possible and worth it on ``device`` (CUDA with bf16)."""
-    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return device.type == "cuda" and _cuda_bf16(device.index)
+
+
+@functools.cache
+def _cuda_bf16(index: int | None) -> bool:
+    with torch.cuda.device(index):
+        return torch.cuda.is_bf16_supported()
 
 
 class CoordinateMLP(nn.Module):

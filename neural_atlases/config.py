@@ -139,13 +139,14 @@ class TrainConfig:
     flow_batch_fraction: float = 0.5
     """Share of the batch also used for the flow terms, per gap and direction drawn."""
     lr_atlas: float = 0.02
-    """Adam learning rate of atlas textures."""
+    """Adam learning rate of atlas textures (paper model: of the atlas network)."""
     lr_transform: float = 2e-5
-    """Adam learning rate of the per-frame global transforms."""
+    """Adam learning rate of the per-frame global transforms (paper model: of the mapping
+    networks, and of their pre-fit)."""
     lr_residual: float = 5e-5
     """Adam learning rate of the mapping residual grids."""
     lr_alpha: float = 0.1
-    """Adam learning rate of the alpha logits."""
+    """Adam learning rate of the alpha logits (paper model: of the alpha network)."""
     lr_final_ratio: float = 0.05
     """Learning rates decay (cosine) to this ratio at the end of training."""
     realign_at: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85, 0.95)

@@ -36,21 +36,18 @@ def prefit_mappings(
     """Fit every mapping network to ``uv = s * (x, y)`` for ``steps`` Adam steps of
     ``batch_size`` random pixels each (stopping early at ``time.monotonic() >= deadline``).
 
-    Returns each layer's final mean error in frame pixels (on the last batch).
+    Returns each layer's mean error in frame pixels on its last batch (NaN if none ran).
     """
     video = model.video
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
-    errors = []
-    total = steps * model.num_layers
-    for layer in range(model.num_layers):
-        mapping = model.mappings[layer]
-        optimiser = torch.optim.Adam(mapping.parameters(), lr=lr)
-        error = torch.zeros(())
-        for step in range(steps):
-            if deadline is not None and time.monotonic() >= deadline:
-                break
+    optimisers = [torch.optim.Adam(m.parameters(), lr=lr) for m in model.mappings]
+    errors = [float("nan")] * model.num_layers
+    for step in range(steps):  # the layers in turn, so a deadline cuts them all alike
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        for layer, optimiser in enumerate(optimisers):
             x = torch.randint(0, video.width, (batch_size,), generator=generator, device=device)
             y = torch.randint(0, video.height, (batch_size,), generator=generator, device=device)
             t = torch.randint(0, video.frames, (batch_size,), generator=generator, device=device)
@@ -59,7 +56,7 @@ def prefit_mappings(
             optimiser.zero_grad(set_to_none=True)
             error.backward()
             optimiser.step()
-            if progress:
-                progress(layer * steps + step + 1, total)
-        errors.append(float(error.detach()))
+            errors[layer] = float(error.detach())
+        if progress:
+            progress((step + 1) * model.num_layers, steps * model.num_layers)
     return errors

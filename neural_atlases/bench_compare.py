@@ -168,9 +168,10 @@ def _finite(value):
     return value if not isinstance(value, float) or math.isfinite(value) else None
 
 
-def compare(out: Path, minutes: float = 10.0) -> dict:
-    """Run the comparison into ``out/compare/`` and write ``out/compare.json`` and ``.md``."""
-    scene = make_scene(SceneConfig())
+def compare(out: Path, minutes: float = 10.0, scene_config: SceneConfig | None = None) -> dict:
+    """Run the comparison into ``out/compare/`` and write ``out/compare.json`` and ``.md``
+    (on the benchmark scene, or a smaller one to try the comparison out)."""
+    scene = make_scene(scene_config or SceneConfig())
     work = out / "compare"
     work.mkdir(parents=True, exist_ok=True)
     points = {name: run_model(work, name, scene, minutes) for name in MODELS}

@@ -187,6 +187,24 @@ class AtlasModel(nn.Module):
         return self.evaluate_pixels(x, y, torch.full_like(x, t))
 
     @torch.no_grad()
+    def frame_maps(self, t: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """What baking needs of frame ``t`` (row-major): each layer's ``uv`` ``[H * W, 2]`` and the
+        shares ``[H * W, L + 1]``; an atlas is read only when it holds an alpha. Equal to those of
+        ``frame_pixels`` (its plain reference), without reading every atlas's colour at every pixel."""
+        h, w = self.video.height, self.video.width
+        dev = next(self.parameters()).device
+        ys, xs = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
+        x, y = xs.reshape(-1), ys.reshape(-1)
+        frame = torch.full_like(x, t)
+        xy = self.normalise(torch.stack([x, y], -1).float())
+        uvs = [mapping(xy, frame) for mapping in self.mappings]
+        reads = [
+            atlas(uv) if atlas.channels > 3 else uv[:, :0]
+            for atlas, uv in zip(self.atlases, uvs, strict=True)
+        ]
+        return uvs, self.combine_shares(self.shares.at_pixels(x, y, frame), reads)
+
+    @torch.no_grad()
     def render_frame(self, t: int) -> torch.Tensor:
         """Reconstruction of frame ``t`` from the fields: ``[H, W, 3]``."""
         return self.frame_pixels(t)["recon"].reshape(self.video.height, self.video.width, 3)

@@ -75,6 +75,10 @@ def run_model(out: Path, name: str, scene: Scene, minutes: float) -> list[dict[s
         if not path.is_file():  # the run ended before this time
             continue
         payload = read_checkpoint(path)
+        wall = float(payload["extra"]["wall_seconds"])
+        if points and points[-1]["wall_seconds"] == wall:  # taken at the same moment as the last
+            points.append({**points[-1], "minutes_asked": m})
+            continue
         copy = out / f"{name}_at_{m:g}min"
         shutil.rmtree(copy, ignore_errors=True)
         write_project(scene, copy)
@@ -83,7 +87,7 @@ def run_model(out: Path, name: str, scene: Scene, minutes: float) -> list[dict[s
         points.append(
             {
                 "minutes_asked": m,
-                "wall_seconds": float(payload["extra"]["wall_seconds"]),
+                "wall_seconds": wall,
                 "steps": float(payload["state"]["step"]),
                 **quality_metrics(copy, scene),
             }

@@ -12,8 +12,12 @@ import torch
 from neural_atlases.config import PRESETS, from_dict, to_dict
 from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
 from neural_atlases.io.project import Project
+from neural_atlases.model.atlas_model import VideoShape
 from neural_atlases.pipeline.train import TrainRequest, checkpoint_path, train_project
 from neural_atlases.training.checkpoint import load_checkpoint
+from neural_atlases.training.initialise import build_paper_model
+from neural_atlases.training.sampler import PixelSampler
+from neural_atlases.training.trainer import Trainer
 
 T, H, W = 4, 32, 48
 TINY = {"train": {"batch_size": 1024, "prefit_steps": 2, "eval_every": 1, "checkpoint_every": 1}}
@@ -62,3 +66,23 @@ def test_every_preset_trains_on_cuda(tmp_path, scene, name):
     assert payload["state"]["step"] == 5
     assert all(np.isfinite(e["total"]) for e in payload["state"]["history"])
     assert baked.shape == (T, H, W)
+
+
+def test_the_paper_presets_windows_are_counted_in_steps():
+    config = PRESETS["paper"]
+    frames = np.zeros((2, 8, 8, 3), np.uint8)
+    sampler = PixelSampler(frames, np.zeros((2, 8, 8), np.float32), [], torch.device("cpu"))
+    trainer = Trainer(build_paper_model(config.model, VideoShape(2, 8, 8)), sampler, config)
+    optimiser = trainer.optimiser.param_groups[0]
+    assert optimiser["betas"] == (0.9, 0.999) and optimiser["eps"] == 1e-8
+    assert {g["lr"] for g in trainer.optimiser.param_groups} == {1e-4}
+    for step, bootstrap, rigid in (
+        (0, True, True),
+        (4999, True, True),
+        (5000, True, False),
+        (10000, False, False),
+    ):
+        trainer.state.step = step
+        weights = trainer.weights(fraction=0.9)  # by time far on: the step windows still decide
+        assert (weights["bootstrap"] == 2000.0) == bootstrap
+        assert ("global_rigidity_background" in weights) == rigid

@@ -128,6 +128,10 @@ class LossConfig:
     """Squared per-pixel alpha logits beyond the atlas alphas (with ``model.atlas_alpha``)."""
     scribble: float = 10000.0
     """Cross-entropy of layer shares against scribbles (several layers)."""
+    release_units: bool = False
+    """Weigh the terms as the paper's release measures them, so its weights mean what they mean
+    there: rgb and gradient errors summed over the colour channels (here: averaged, so x3). Flow
+    distances are in frame pixels at the layer's nominal scale in both. Paper model only."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,7 @@ PAPER = Config(
         global_rigidity_steps=5000,
         alpha_flow=49.0,
         bootstrap_steps=10000,
+        release_units=True,
     ),
     train=TrainConfig(
         steps=400000,
@@ -347,6 +352,10 @@ def validate(config: Config) -> None:
     ]
     if config.model.model == "paper":
         checks += _paper_checks(config)
+    else:
+        checks.append(
+            (not config.losses.release_units, "losses.release_units", "false unless model is 'paper'")
+        )
     for ok, key, expected in checks:
         if not ok:
             raise UserError(f"config: '{key}' must be {expected}")

@@ -122,6 +122,9 @@ class Trainer:
         if rigid:
             w["global_rigidity_background"] = lc.global_rigidity_background
             w["global_rigidity_foreground"] = lc.global_rigidity_foreground
+        if lc.release_units:  # the release sums colour errors over the channels
+            w["rgb"] *= 3.0
+            w["gradient"] *= 3.0
         return w
 
     def step(self) -> dict[str, float]:

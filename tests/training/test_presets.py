@@ -86,3 +86,5 @@ def test_the_paper_presets_windows_are_counted_in_steps():
         weights = trainer.weights(fraction=0.9)  # by time far on: the step windows still decide
         assert (weights["bootstrap"] == 2000.0) == bootstrap
         assert ("global_rigidity_background" in weights) == rigid
+        # the release's colour terms sum over channels; ours average: three times the weight
+        assert (weights["rgb"], weights["gradient"]) == (15000.0, 3000.0)

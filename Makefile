@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-selfie browser test lint demo bench clean
+.PHONY: install install-selfie browser test lint demo bench bench-compare clean
 
 install: $(STAMP)
 
@@ -40,6 +40,9 @@ demo: install
 
 bench: install
 	$(PY) -m neural_atlases.bench
+
+bench-compare: install
+	$(PY) -m neural_atlases.bench --compare
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,7 +16,8 @@ command line with ``--max-minutes 5`` (preprocessing included), then measured:
 - steps per second and the peak memory of the training process;
 - render speed of an edited 768 x 432 video (compositing only, encoding excluded).
 
-Usage: ``python -m neural_atlases.bench [--minutes 5] [--out bench_results] [--skip-render-speed]``.
+Usage: ``python -m neural_atlases.bench [--minutes 5] [--out bench_results] [--skip-render-speed]``;
+``--compare [--minutes 10]`` trains the fast and the paper model side by side (``bench_compare``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
+from neural_atlases.data.synthetic import Scene, SceneConfig, make_scene, write_project
 from neural_atlases.editing.frame_edit import splat_frame_edit
 from neural_atlases.editing.render import Renderer, static_edit
 from neural_atlases.evaluation.evaluate import psnr
@@ -73,12 +74,25 @@ def mask_iou(project: Project, alpha: np.ndarray) -> float:
 def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
     """Train the benchmark scene for ``minutes`` and measure it."""
     scene = make_scene(SceneConfig())
-    project = Project(root)
     write_project(scene, root)
     seconds, peak_gb = _cli("train", "-p", str(root), "--max-minutes", str(minutes), "--restart")
-    baked = load_trained(project)
     payload = read_checkpoint(root / "results" / "checkpoints" / "checkpoint.pt")
     state = payload["state"]
+    return {
+        **quality_metrics(root, scene, figure=root / "overview.png"),
+        "mask_iou": mask_iou(Project(root), scene.alpha),
+        "steps": float(state["step"]),
+        "steps_per_second": state["step"] / max(state["seconds"], 1e-9),
+        "wall_minutes": seconds / 60.0,
+        "peak_memory_gb": peak_gb,
+    }
+
+
+def quality_metrics(root: Path, scene: Scene, figure: Path | None = None) -> dict[str, float]:
+    """Reconstruction, clean plate, edit PSNR and alpha IoU of a trained project of ``scene``,
+    measured through the command line (and the README's picture, when ``figure`` is given)."""
+    project = Project(root)
+    baked = load_trained(project)
     frames = scene.frames
     renders = root / "results" / "bench"
     # everything goes the user's way, through the command line
@@ -117,7 +131,8 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
     recon = read_frames(renders / "reconstruction")
     removed = read_frames(renders / "clean_plate")
     edited = read_frames(renders / "edited")
-    overview_figure(root / "overview.png", frames, recon, removed, baked.atlases, edited)
+    if figure is not None:
+        overview_figure(figure, frames, recon, removed, baked.atlases, edited)
     region = scene.edit_region[1:]
     on_fg = region & (scene.alpha[1:] > 0.5)
     share = np.asarray(baked.shares[..., 1]) > 0.5
@@ -132,11 +147,6 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
         "alpha_iou": iou(share, truth),
         "animated_reconstruction_psnr": psnr(read_frames(renders / "animated_reconstruction"), frames),
         "export_matte_iou": iou(mattes, truth),
-        "mask_iou": mask_iou(project, scene.alpha),
-        "steps": float(state["step"]),
-        "steps_per_second": state["step"] / max(state["seconds"], 1e-9),
-        "wall_minutes": seconds / 60.0,
-        "peak_memory_gb": peak_gb,
     }
 
 
@@ -213,14 +223,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m neural_atlases.bench", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--minutes", type=float, default=5.0, help="training budget (default 5)")
+    parser.add_argument(
+        "--minutes", type=float, help="training budget (default 5; with --compare 10, the table's)"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("bench_results"), help="where projects and results go"
     )
     parser.add_argument("--skip-render-speed", action="store_true", help="skip the 768x432 render timing")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="the fast and the paper model side by side (bench_compare): compare.json and .md",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    metrics = spine_metrics(args.out / "spine", args.minutes)
+    if args.compare:
+        from neural_atlases.bench_compare import compare
+
+        compare(args.out, args.minutes or 10.0)
+        return 0
+    metrics = spine_metrics(args.out / "spine", args.minutes or 5.0)
     if not args.skip_render_speed:
         metrics["render_fps_768x432"] = render_speed(args.out / "render_speed")
     text = table(metrics)

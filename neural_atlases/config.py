@@ -53,9 +53,35 @@ class PreprocessConfig:
 
 
 @dataclass(frozen=True)
+class MLPConfig:
+    """The paper's coordinate networks (``model: "paper"``): ReLU MLPs with tanh outputs."""
+
+    width: int = 256
+    """Units of every hidden layer."""
+    mapping_layers_background: int = 4
+    """Linear layers of the background mapping ``xyt -> uv`` (no positional encoding)."""
+    mapping_layers_foreground: int = 6
+    """Linear layers of each foreground mapping ``xyt -> uv`` (no positional encoding)."""
+    atlas_layers: int = 8
+    """Linear layers of the one atlas network shared by every layer, ``uv -> rgb``."""
+    atlas_skips: tuple[int, ...] = (4, 7)
+    """Layers of the atlas network that also take its encoded input."""
+    atlas_frequencies: int = 10
+    """Positional-encoding frequencies (``2^j * pi``) of the atlas network's input."""
+    alpha_layers: int = 8
+    """Linear layers of the alpha network ``xyt -> alpha``."""
+    alpha_frequencies: int = 5
+    """Positional-encoding frequencies of the alpha network's input."""
+    uv_scale: float = 0.8
+    """Mappings start (pre-fit, ``train.prefit_steps``) as ``uv = uv_scale * (x, y)``: the
+    nominal scale of every layer's atlas."""
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     model: str = "fast"
-    """``fast``: dense grids and per-frame global transforms (minutes on a CPU)."""
+    """``fast``: dense grids and per-frame global transforms (minutes on a CPU). ``paper``: the
+    paper's coordinate MLPs (``mlp``), for comparison and fidelity."""
     foreground_layers: int = 1
     """Number of foreground layers (each with its own mapping and atlas)."""
     atlas_scale: float = 2.0
@@ -80,6 +106,9 @@ class ModelConfig:
     background_residual_cells: tuple[int, ...] = (32, 8)
     """The same for the background mapping. Where the foreground covers the background only
     rigidity holds a fine residual in place, and a clean plate reads the atlas there."""
+    mlp: MLPConfig = field(default_factory=MLPConfig)
+    """The paper model's networks (used with ``model: "paper"``; its atlases are square, sized
+    by ``atlas_scale`` and ``max_atlas_side``)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +129,8 @@ class LossConfig:
     """Pixel distance of the global rigidity differences."""
     global_rigidity_fraction: float = 0.1
     """Part of training (by steps or time) during which global rigidity applies."""
+    global_rigidity_steps: int = 0
+    """When above 0: global rigidity applies for this many steps instead (the paper's window)."""
     flow: float = 5.0
     """Flow-matched points land on the same atlas point (in pixels), weighted by the layer's share."""
     alpha_flow: float = 50.0
@@ -108,10 +139,16 @@ class LossConfig:
     """Binary cross-entropy of alpha against the masks, early part of training only."""
     bootstrap_fraction: float = 0.1
     """Part of training during which alpha bootstrapping applies."""
+    bootstrap_steps: int = 0
+    """When above 0: alpha bootstrapping applies for this many steps instead (the paper's window)."""
     alpha_residual: float = 1.0
     """Squared per-pixel alpha logits beyond the atlas alphas (with ``model.atlas_alpha``)."""
     scribble: float = 10000.0
     """Cross-entropy of layer shares against scribbles (several layers)."""
+    release_units: bool = False
+    """Weigh the terms as the paper's release measures them, so its weights mean what they mean
+    there: rgb and gradient errors summed over the colour channels (here: averaged, so x3). Flow
+    distances are in frame pixels at the layer's nominal scale in both. Paper model only."""
 
 
 @dataclass(frozen=True)
@@ -123,13 +160,14 @@ class TrainConfig:
     flow_batch_fraction: float = 0.5
     """Share of the batch also used for the flow terms, per gap and direction drawn."""
     lr_atlas: float = 0.02
-    """Adam learning rate of atlas textures."""
+    """Adam learning rate of atlas textures (paper model: of the atlas network)."""
     lr_transform: float = 2e-5
-    """Adam learning rate of the per-frame global transforms."""
+    """Adam learning rate of the per-frame global transforms (paper model: of the mapping
+    networks, and of their pre-fit)."""
     lr_residual: float = 5e-5
     """Adam learning rate of the mapping residual grids."""
     lr_alpha: float = 0.1
-    """Adam learning rate of the alpha logits."""
+    """Adam learning rate of the alpha logits (paper model: of the alpha network)."""
     lr_final_ratio: float = 0.05
     """Learning rates decay (cosine) to this ratio at the end of training."""
     realign_at: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85, 0.95)
@@ -143,6 +181,18 @@ class TrainConfig:
     """Steps between checkpoints."""
     seed: int = 0
     """Random seed."""
+    rigid_batch_fraction: float = 0.125
+    """Share of the batch also used for global rigidity, while it applies."""
+    adam_betas: tuple[float, ...] = (0.9, 0.99)
+    """Adam's ``(beta1, beta2)``."""
+    adam_eps: float = 1e-15
+    """Adam's epsilon."""
+    prefit_steps: int = 0
+    """Steps of fitting each mapping network to ``uv = model.mlp.uv_scale * (x, y)`` before
+    training, one batch of random pixels each (paper model)."""
+    mixed_precision: bool = True
+    """On CUDA, run the paper model's colour and alpha networks in bfloat16 (autocast); mappings
+    and every grid stay float32. False: float32 throughout."""
 
 
 @dataclass(frozen=True)
@@ -160,11 +210,45 @@ class Config:
 MODNET_ONNX = "models/modnet_photographic_portrait_matting.onnx"
 """Where the MODNet preset expects MODNet's ONNX export (relative to the working directory)."""
 
+PAPER = Config(
+    preprocess=PreprocessConfig(flow_gaps=(1,), refine_transforms=False, align_foreground=False),
+    model=ModelConfig(model="paper", atlas_scale=1.0, atlas_alpha=False),
+    losses=LossConfig(
+        sparsity=1000.0,
+        global_rigidity_px=100,
+        global_rigidity_steps=5000,
+        alpha_flow=49.0,
+        bootstrap_steps=10000,
+        release_units=True,
+    ),
+    train=TrainConfig(
+        steps=400000,
+        batch_size=10000,
+        flow_batch_fraction=1.0,
+        lr_atlas=1e-4,
+        lr_transform=1e-4,
+        lr_residual=1e-4,
+        lr_alpha=1e-4,
+        lr_final_ratio=1.0,
+        realign_at=(),
+        realign_final=0,
+        eval_every=2000,
+        checkpoint_every=1000,
+        rigid_batch_fraction=1.0,
+        adam_betas=(0.9, 0.999),
+        adam_eps=1e-8,
+        prefit_steps=300,
+    ),
+)
+"""The paper's model and configuration (METHOD.md): coordinate MLPs, its loss weights and
+schedules, Adam at 1e-4, 10,000 pixels a step, 400,000 steps."""
+
 PRESETS: dict[str, Config] = {
     "single_layer": Config(),
     "single_layer_modnet": Config(
         preprocess=PreprocessConfig(foreground_class="modnet", modnet_onnx=MODNET_ONNX)
     ),
+    "paper": PAPER,
 }
 
 
@@ -248,7 +332,7 @@ def _merge(base: dict[str, Any], over: Any, where: str) -> dict[str, Any]:
 def validate(config: Config) -> None:
     """Check values that a type alone does not; raise ``UserError`` naming the key."""
     checks = [
-        (config.model.model in ("fast",), "model.model", "fast"),
+        (config.model.model in ("fast", "paper"), "model.model", "fast or paper"),
         (
             config.model.foreground_layers == 1,
             "model.foreground_layers",
@@ -295,7 +379,23 @@ def validate(config: Config) -> None:
         (config.train.eval_every >= 1, "train.eval_every", "an integer >= 1"),
         (config.train.checkpoint_every >= 1, "train.checkpoint_every", "an integer >= 1"),
         (0 < config.train.flow_batch_fraction <= 1, "train.flow_batch_fraction", "in (0, 1]"),
+        (0 < config.train.rigid_batch_fraction <= 1, "train.rigid_batch_fraction", "in (0, 1]"),
+        (
+            len(config.train.adam_betas) == 2 and all(0 <= b < 1 for b in config.train.adam_betas),
+            "train.adam_betas",
+            "two numbers in [0, 1)",
+        ),
+        (config.train.adam_eps > 0, "train.adam_eps", "a number > 0"),
+        (config.train.prefit_steps >= 0, "train.prefit_steps", "an integer >= 0"),
+        (config.losses.bootstrap_steps >= 0, "losses.bootstrap_steps", "an integer >= 0"),
+        (config.losses.global_rigidity_steps >= 0, "losses.global_rigidity_steps", "an integer >= 0"),
     ]
+    if config.model.model == "paper":
+        checks += _paper_checks(config)
+    else:
+        checks.append(
+            (not config.losses.release_units, "losses.release_units", "false unless model is 'paper'")
+        )
     for ok, key, expected in checks:
         if not ok:
             raise UserError(f"config: '{key}' must be {expected}")
@@ -305,6 +405,36 @@ def validate(config: Config) -> None:
         mask_backend_name(config.preprocess.foreground_class)
     except UserError as exc:
         raise UserError(f"config: 'preprocess.foreground_class': {exc}") from None
+
+
+def _paper_checks(config: Config) -> list[tuple[bool, str, str]]:
+    """What the paper model needs of a config (``model.mlp`` and the fast model's options that it
+    cannot take)."""
+    mlp = config.model.mlp
+    layers = ("mapping_layers_background", "mapping_layers_foreground", "atlas_layers", "alpha_layers")
+    return [
+        *[(getattr(mlp, k) >= 2, f"model.mlp.{k}", "an integer >= 2") for k in layers],
+        (mlp.width >= 1, "model.mlp.width", "an integer >= 1"),
+        (
+            all(1 <= s < mlp.atlas_layers for s in mlp.atlas_skips),
+            "model.mlp.atlas_skips",
+            f"layer indices in 1..{mlp.atlas_layers - 1}",
+        ),
+        (mlp.atlas_frequencies >= 0, "model.mlp.atlas_frequencies", "an integer >= 0"),
+        (mlp.alpha_frequencies >= 0, "model.mlp.alpha_frequencies", "an integer >= 0"),
+        (0 < mlp.uv_scale <= 1, "model.mlp.uv_scale", "in (0, 1] (tanh outputs)"),
+        (
+            not config.model.atlas_alpha,
+            "model.atlas_alpha",
+            "false with model 'paper' (its alpha is a network of (x, y, t))",
+        ),
+        (
+            not config.train.realign_at and config.train.realign_final == 0,
+            "train.realign_at",
+            "empty, with train.realign_final 0, for model 'paper' (realignment moves the fast "
+            "model's residual grids)",
+        ),
+    ]
 
 
 def load_config(path: Path | None, base: Config | None = None) -> Config:

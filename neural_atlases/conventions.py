@@ -26,7 +26,12 @@ Optical flow
 
 Alpha
     A foreground alpha comes from a logit through ``squash_alpha``; it never reaches exactly 0 or 1
-    so that log-losses stay finite.
+    so that log-losses stay finite. The paper model's alpha network squashes its tanh output its
+    own way, ``paper_squash_alpha``.
+
+The paper model's shared atlas
+    Its one atlas network holds every layer, each in its own part of the network's input square:
+    ``shared_atlas_position`` (the paper's ``uv * 0.5 - 0.5`` and ``uv * 0.5 + 0.5``).
 
 STMaps (export)
     An STMap holds, per frame pixel, where to read a layer's atlas image, as Nuke's STMap node
@@ -40,6 +45,8 @@ Layers
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -184,3 +191,38 @@ def layer_shares(logits: torch.Tensor) -> torch.Tensor:
         return torch.cat([1.0 - a, a], dim=-1)
     zero = torch.zeros_like(logits[..., :1])
     return torch.softmax(torch.cat([zero, logits], dim=-1), dim=-1)
+
+
+def paper_squash_alpha(out: torch.Tensor) -> torch.Tensor:
+    """The paper's alpha from its network's tanh output ``out`` in [-1, 1] (any shape, same out):
+    ``0.5 * (out + 1) * 0.99 + 0.001``, in ``[0.001, 0.991]``."""
+    return 0.5 * (out + 1.0) * 0.99 + 0.001
+
+
+def paper_layer_shares(out: torch.Tensor) -> torch.Tensor:
+    """Each layer's share of a pixel for the paper's alpha network: ``[..., L]`` -> ``[..., L + 1]``.
+
+    One foreground layer: ``[1 - a, a]`` with ``a = paper_squash_alpha(out)`` (``out`` the tanh
+    output). Several: the network's raw outputs are logits and ``layer_shares`` applies.
+    """
+    if out.shape[-1] == 1:
+        a = paper_squash_alpha(out)
+        return torch.cat([1.0 - a, a], dim=-1)
+    return layer_shares(out)
+
+
+def shared_atlas_position(uv: torch.Tensor, layer: int, num_layers: int) -> torch.Tensor:
+    """Where a layer's atlas point ``uv`` ``[..., 2]`` (in [-1, 1]) sits in the paper's one shared
+    atlas network's input square [-1, 1]^2 (same shape out).
+
+    Two layers, as the paper: the background at ``uv * 0.5 - 0.5``, the foreground at
+    ``uv * 0.5 + 0.5``. Up to four layers take the other two quadrants (``(+0.5, -0.5)``, then
+    ``(-0.5, +0.5)``); more share an ``n x n`` grid of tiles, row by row.
+    """
+    if num_layers <= 4:
+        cx, cy = [(-0.5, -0.5), (0.5, 0.5), (0.5, -0.5), (-0.5, 0.5)][layer]
+        return uv * 0.5 + uv.new_tensor([cx, cy])
+    n = math.ceil(math.sqrt(num_layers))
+    row, col = divmod(layer, n)
+    centre = uv.new_tensor([(2 * col + 1) / n - 1.0, (2 * row + 1) / n - 1.0])
+    return uv / n + centre

@@ -16,9 +16,12 @@ from neural_atlases.conventions import (
     layer_shares,
     normalised_extent,
     normalised_to_pixel,
+    paper_layer_shares,
+    paper_squash_alpha,
     pixel_to_normalised,
     pixels_per_unit,
     resize_flow,
+    shared_atlas_position,
     squash_alpha,
     unsquash_alpha,
     uv_to_grid,
@@ -212,3 +215,36 @@ def test_names():
     assert frame_file_name(0) == "00000.png"
     assert frame_file_name(42, ".jpg") == "00042.jpg"
     assert frame_file_name(123456) == "123456.png"
+
+
+# -- the paper model's conventions ----------------------------------------------------------------
+def test_paper_squash_alpha_exact_values():
+    out = torch.tensor([-1.0, 0.0, 1.0])
+    torch.testing.assert_close(paper_squash_alpha(out), torch.tensor([0.001, 0.496, 0.991]))
+
+
+def test_paper_layer_shares_one_layer_and_several():
+    out = torch.tensor([[-1.0], [0.5]])
+    shares = paper_layer_shares(out)
+    torch.testing.assert_close(shares[:, 1], paper_squash_alpha(out[:, 0]))
+    torch.testing.assert_close(shares.sum(-1), torch.ones(2))
+    logits = torch.tensor([[0.3, -2.0]])
+    torch.testing.assert_close(paper_layer_shares(logits), layer_shares(logits))
+
+
+def test_shared_atlas_position_is_the_papers_for_two_layers():
+    uv = torch.tensor([[-1.0, -1.0], [1.0, 1.0], [0.2, -0.4]])
+    torch.testing.assert_close(shared_atlas_position(uv, 0, 2), uv * 0.5 - 0.5)
+    torch.testing.assert_close(shared_atlas_position(uv, 1, 2), uv * 0.5 + 0.5)
+
+
+@pytest.mark.parametrize("num_layers", [2, 3, 4, 5, 9, 10])
+def test_shared_atlas_positions_of_layers_never_overlap(num_layers):
+    inside = torch.rand(200, 2) * 1.98 - 0.99  # strictly inside [-1, 1]^2
+    tiles = [shared_atlas_position(inside, layer, num_layers) for layer in range(num_layers)]
+    for i, a in enumerate(tiles):
+        assert float(a.abs().max()) < 1.0
+        for b in tiles[i + 1 :]:  # each tile is an axis-aligned square: compare bounding boxes
+            apart_x = a[:, 0].max() < b[:, 0].min() or b[:, 0].max() < a[:, 0].min()
+            apart_y = a[:, 1].max() < b[:, 1].min() or b[:, 1].max() < a[:, 1].min()
+            assert apart_x or apart_y

@@ -56,9 +56,9 @@ def bake(model: AtlasModel, progress: ProgressFn | None = None) -> Baked:
     maps = [np.empty((video.frames, h, w, 2), np.float32) for _ in range(model.num_layers)]
     shares = np.empty((video.frames, h, w, model.num_layers), np.float32)
     for t in range(video.frames):
-        fields = model.frame_pixels(t)
-        shares[t] = fields["shares"].reshape(h, w, -1).cpu().numpy()
-        for layer, uv in enumerate(fields["uv"]):
+        uvs, frame_shares = model.frame_maps(t)
+        shares[t] = frame_shares.reshape(h, w, -1).cpu().numpy()
+        for layer, uv in enumerate(uvs):
             g = model.geometries[layer]
             texel = normalised_to_pixel(uv, g.atlas_height, g.atlas_width)
             maps[layer][t] = texel.reshape(h, w, 2).cpu().numpy()

@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--seed", type=int, help="random seed (default: the config's)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and train afresh")
+    p.add_argument(
+        "--snapshots",
+        help="also keep the checkpoint at these minutes of the run, e.g. 1,2,5 "
+        "(results/checkpoints/snapshot_<M>min.pt)",
+    )
 
     p = sub.add_parser("evaluate", help="PSNR, reconstruction, alpha and UV checkerboard videos")
     _project_arg(p)
@@ -168,11 +173,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     from neural_atlases.pipeline.train import TrainRequest, train_project
 
     project = _open(args.project)
-    request = TrainRequest(args.config, args.steps, args.max_minutes, args.device, args.seed, args.restart)
+    snapshots = parse_minutes(args.snapshots, "--snapshots") if args.snapshots else ()
+    request = TrainRequest(
+        args.config, args.steps, args.max_minutes, args.device, args.seed, args.restart, snapshots
+    )
     train_project(project, request)
     print(f"atlases in {project.atlases_dir}")
     print(f"report in {project.report_path}")
     return 0
+
+
+def parse_minutes(text: str, option: str) -> tuple[float, ...]:
+    """``"1,2,5"`` -> ``(1.0, 2.0, 5.0)``: minutes >= 0, comma-separated."""
+    try:
+        minutes = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise UserError(f"{option} {text}: give minutes separated by commas, e.g. 1,2,5") from None
+    if not all(m >= 0 for m in minutes):  # also refuses nan
+        raise UserError(f"{option} {text}: minutes must be >= 0")
+    return minutes
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -15,9 +15,16 @@ import torch
 from torch import nn
 
 from neural_atlases.config import ModelConfig
-from neural_atlases.conventions import layer_shares, pixel_to_normalised, pixels_per_unit
+from neural_atlases.conventions import (
+    layer_shares,
+    paper_layer_shares,
+    pixel_to_normalised,
+    pixels_per_unit,
+)
 from neural_atlases.model import losses
 from neural_atlases.model.fields import AtlasField, MappingField, ShareField
+from neural_atlases.model.mlp import CoordinateMLP
+from neural_atlases.model.paper_fields import paper_fields
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,8 @@ def residual_grid_sizes(video: VideoShape, cells: tuple[int, ...]) -> list[tuple
 
 
 class AtlasModel(nn.Module):
-    """Mappings, atlases and shares for one clip."""
+    """Mappings, atlases and shares for one clip: the fast fields (``model.fields``, with
+    ``config.model == "fast"``) or the paper's MLPs (``model.paper_fields``), read the same way."""
 
     def __init__(
         self,
@@ -94,8 +102,17 @@ class AtlasModel(nn.Module):
         hw = (video.height, video.width)
         if transforms is None:
             transforms = torch.eye(3).expand(num_layers, video.frames, 3, 3).clone()
-        if share_logits is None:
+        if share_logits is None and config.model != "paper":
             share_logits = torch.zeros(video.frames, *hw, config.foreground_layers)
+        self.to_shares = layer_shares
+        """``[N, L]`` share-field outputs (plus atlas alphas) -> ``[N, L + 1]`` shares."""
+        if config.model == "paper":  # the paper's MLPs behind the same interface
+            sides = [g.atlas_width for g in geometries]
+            self.mappings, self.atlases, self.shares = paper_fields(
+                config.mlp, config.foreground_layers, video.frames, hw, sides
+            )
+            self.to_shares = paper_layer_shares
+            return
         cells = [config.background_residual_cells] + [config.residual_cells] * config.foreground_layers
         motions = [config.background_motion] + [config.foreground_motion] * config.foreground_layers
         self.mappings = nn.ModuleList(
@@ -114,6 +131,13 @@ class AtlasModel(nn.Module):
     @property
     def num_layers(self) -> int:
         return len(self.geometries)
+
+    def set_mixed_precision(self, enabled: bool) -> None:
+        """Switch bfloat16 autocast on CUDA on or off for every network that tolerates it
+        (``CoordinateMLP.low_precision_safe``); the fast model has none."""
+        for module in self.modules():
+            if isinstance(module, CoordinateMLP):
+                module.mixed_precision = enabled
 
     def meta(self) -> dict:
         """What, beside the config and the weights, rebuilds this model (``from_meta``)."""
@@ -140,7 +164,7 @@ class AtlasModel(nn.Module):
             table[:, k - 1 : k] + reads[k][:, 3:4] if reads[k].shape[1] > 3 else table[:, k - 1 : k]
             for k in range(1, self.num_layers)
         ]
-        return layer_shares(torch.cat(logits, dim=1))
+        return self.to_shares(torch.cat(logits, dim=1))
 
     def evaluate_pixels(
         self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor
@@ -159,10 +183,28 @@ class AtlasModel(nn.Module):
     def frame_pixels(self, t: int) -> dict[str, list | torch.Tensor]:
         """``evaluate_pixels`` over every pixel of frame ``t`` (row-major)."""
         h, w = self.video.height, self.video.width
-        dev = self.shares.logits.device
+        dev = next(self.parameters()).device
         ys, xs = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
         x, y = xs.reshape(-1), ys.reshape(-1)
         return self.evaluate_pixels(x, y, torch.full_like(x, t))
+
+    @torch.no_grad()
+    def frame_maps(self, t: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """What baking needs of frame ``t`` (row-major): each layer's ``uv`` ``[H * W, 2]`` and the
+        shares ``[H * W, L + 1]``; an atlas is read only when it holds an alpha. Equal to those of
+        ``frame_pixels`` (its plain reference), without reading every atlas's colour at every pixel."""
+        h, w = self.video.height, self.video.width
+        dev = next(self.parameters()).device
+        ys, xs = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
+        x, y = xs.reshape(-1), ys.reshape(-1)
+        frame = torch.full_like(x, t)
+        xy = self.normalise(torch.stack([x, y], -1).float())
+        uvs = [mapping(xy, frame) for mapping in self.mappings]
+        reads = [
+            atlas(uv) if atlas.channels > 3 else uv[:, :0]
+            for atlas, uv in zip(self.atlases, uvs, strict=True)
+        ]
+        return uvs, self.combine_shares(self.shares.at_pixels(x, y, frame), reads)
 
     @torch.no_grad()
     def render_frame(self, t: int) -> torch.Tensor:
@@ -202,7 +244,7 @@ class AtlasModel(nn.Module):
             if batch.rigid_x is not None:
                 out[f"rigid_uv_{layer}"] = uv[3 * b + 2 * f :]
             reads.append(self.atlases[layer](uv[: 3 * b + f]))  # base points and flow sources
-            has_alpha = self.atlases[layer].levels[0].shape[-1] > 3  # only alphas are needed there
+            has_alpha = self.atlases[layer].channels > 3  # only alphas are needed there
             reads_next.append(self.atlases[layer](out[f"flow_uv_next_{layer}"]) if has_alpha else uv[:f, :0])
             out[f"rgb_{layer}"] = reads[-1][: 3 * b, :3]
         table = self.shares.at_pixels(x, y, t)  # [3B + F, L]

@@ -93,6 +93,11 @@ class AtlasField(nn.Module):
         sizes = texel_pyramid_sizes(height, width, levels)
         self.levels = nn.ParameterList([nn.Parameter(torch.zeros(h, w, channels)) for h, w in sizes])
 
+    @property
+    def channels(self) -> int:
+        """Channels of a read: 3 (rgb), or 4 with an alpha logit."""
+        return self.levels[0].shape[-1]
+
     def forward(self, uv: torch.Tensor) -> torch.Tensor:
         return sample_image(self.texture(), uv_to_grid(uv, *self.size))  # [N, C]
 

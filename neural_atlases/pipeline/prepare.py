@@ -88,7 +88,7 @@ def prepare(project: Project, config: Config) -> Prepared:
     masks, mask_id = _masks(project, frames, flows, flow_ids, masker, frames_id)
     transforms = _transforms(project, config, frames, flows, masks, mask_id, frames_id)
     corrections: list[tuple[np.ndarray, np.ndarray] | None] = [None] * transforms.shape[0]
-    if config.preprocess.align_foreground and num_frames > 1:
+    if config.preprocess.align_foreground and num_frames > 1 and config.model.model != "paper":
         for layer in range(1, transforms.shape[0]):
             corrections[layer] = _corrections(
                 project, frames, transforms[layer], masks, flow_opts, layer, frames_id
@@ -184,8 +184,8 @@ def _transforms(
     mc = config.model
     num_frames = frames.shape[0]
     layers = mc.foreground_layers + 1
-    if not flows or flows[0].gap != 1:
-        return np.tile(np.eye(3), (layers, num_frames, 1, 1))
+    if not flows or flows[0].gap != 1 or mc.model == "paper":  # the paper's mappings start from
+        return np.tile(np.eye(3), (layers, num_frames, 1, 1))  # uv = s * (x, y), not from transforms
     key = cache_key(
         masks=mask_id,
         bg=mc.background_motion,

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from neural_atlases.training.checkpoint import (
 from neural_atlases.training.estimate import TRIALS, Rates, estimate_seconds, measure_rates
 from neural_atlases.training.initialise import build_model
 from neural_atlases.training.log import LOSS_EVERY, LossMeter, append_record
+from neural_atlases.training.prefit import prefit_mappings
 from neural_atlases.training.sampler import PixelSampler
 from neural_atlases.training.trainer import Trainer, TrainState
 
@@ -57,6 +58,9 @@ class TrainRequest:
     device: str = "auto"
     seed: int | None = None
     restart: bool = False
+    snapshot_minutes: tuple[float, ...] = ()
+    """Also keep a copy of the checkpoint at each of these minutes of the run (preprocessing
+    included), as ``results/checkpoints/snapshot_<M>min.pt`` (``snapshot_path``)."""
 
 
 def release_memory() -> None:
@@ -109,6 +113,30 @@ def checkpoint_path(project: Project) -> Path:
     return project.checkpoints_dir / CHECKPOINT_NAME
 
 
+def snapshot_path(project: Project, minutes: float) -> Path:
+    """Where the snapshot taken at ``minutes`` of a run goes (``TrainRequest.snapshot_minutes``)."""
+    return project.checkpoints_dir / f"snapshot_{minutes:g}min.pt"
+
+
+class Snapshots:
+    """Copies of the checkpoint taken at given minutes since ``start`` (``time.monotonic()``).
+
+    ``check()`` is called between steps; it saves, through ``save(path, elapsed_seconds)``, every
+    snapshot whose time has come (at the first call at or after it, so a snapshot's true time,
+    which it records, may be a step later than asked).
+    """
+
+    def __init__(self, minutes: tuple[float, ...], start: float, save: Callable[[float, float], None]):
+        self.pending = sorted(minutes)
+        self.start = start
+        self.save = save
+
+    def check(self) -> None:
+        elapsed = time.monotonic() - self.start
+        while self.pending and elapsed >= self.pending[0] * 60.0:
+            self.save(self.pending.pop(0), elapsed)
+
+
 def _config(project: Project, request: TrainRequest) -> tuple[Config, dict | None]:
     """The config in force and the checkpoint to resume (None: start afresh)."""
     path = checkpoint_path(project)
@@ -156,6 +184,8 @@ def check_request(request: TrainRequest) -> None:
         raise UserError(f"-s/--steps must be at least 1, got {request.steps}")
     if request.max_minutes is not None and request.max_minutes <= 0:
         raise UserError(f"--max-minutes must be positive, got {request.max_minutes}")
+    if any(not m >= 0 for m in request.snapshot_minutes):
+        raise UserError(f"--snapshots must be minutes >= 0, got {list(request.snapshot_minutes)}")
 
 
 def _train(project: Project, request: TrainRequest, device: torch.device, start: float) -> Baked:
@@ -194,6 +224,17 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
             set_rng_states(payload["rng"])
         else:  # a checkpoint from before the NumPy and Python states were saved
             torch.set_rng_state(payload["torch_rng"])
+
+    def save_snapshot(minutes: float, elapsed: float) -> None:
+        extra = {"fingerprint": prepared.fingerprint, "wall_seconds": elapsed, "snapshot_minutes": minutes}
+        save_checkpoint(
+            snapshot_path(project, minutes), model, config, trainer.state, None, sampler.generator, extra
+        )
+
+    snapshots = Snapshots(request.snapshot_minutes, start, save_snapshot)
+    snapshots.check()
+    if payload is None and config.train.prefit_steps > 0:
+        prefit(model, config, request, start, snapshots)
     rates = measure_rates(trainer, trainer.eval_frames())  # before the budget is set: it counts
     if request.max_minutes is not None:
         remaining = request.max_minutes * 60.0 - (time.monotonic() - start)
@@ -234,6 +275,7 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
 
     def on_step(values: dict[str, float]) -> None:
         bar.update(1, loss=values["total"], psnr=psnr_now[0])
+        snapshots.check()
         meter.add(values)
         step = trainer.state.step
         if step % LOSS_EVERY == 0 and step % config.train.eval_every != 0 and not trainer.done():
@@ -309,10 +351,31 @@ def format_plan(plan: dict) -> str:
     )
 
 
+def prefit(
+    model: AtlasModel, config: Config, request: TrainRequest, start: float, snapshots: Snapshots
+) -> None:
+    """The paper model's mapping pre-fit (``training.prefit``), within the run's time budget."""
+    tc = config.train
+    deadline = None
+    if request.max_minutes is not None:
+        deadline = start + request.max_minutes * 60.0 * (1.0 - BAKE_RESERVE_S)
+    with Progress(tc.prefit_steps * model.num_layers, "mapping pre-fit", unit="step") as bar:
+        report = bar.callback()
+
+        def progress(done: int, total: int) -> None:
+            report(done, total)
+            snapshots.check()
+
+        errors = prefit_mappings(
+            model, tc.prefit_steps, tc.batch_size, tc.lr_transform, tc.seed, deadline, progress
+        )
+        bar.write("mapping pre-fit: mean error " + ", ".join(f"{e:.2f}" for e in errors) + " px")
+
+
 def bake_project(project: Project, model: AtlasModel, fingerprint: str, step: int) -> Baked:
     """Bake a model into ``results/baked`` and write its static atlases."""
     with Progress(model.video.frames, "baking", unit="frame") as bar:
-        baked = bake(model.cpu(), progress=bar.callback())
+        baked = bake(model, progress=bar.callback())
     save_baked(baked, project.baked_dir, f"{fingerprint}:{step}")
     write_atlases(baked, project.atlases_dir)
     return baked
@@ -335,7 +398,7 @@ def load_trained(project: Project) -> Baked:
     key = f"{payload['extra'].get('fingerprint')}:{payload['state']['step']}"
     baked = load_baked(project.baked_dir, key)
     if baked is None:
-        model, _, _ = load_checkpoint(path)
+        model, _, _ = load_checkpoint(path, pick_device("auto"))
         baked = bake_project(
             project, model, payload["extra"].get("fingerprint", ""), payload["state"]["step"]
         )

@@ -99,6 +99,22 @@ def splat_average(
     return push_pull_fill(colour.reshape(ah, aw, 3).numpy(), total.reshape(ah, aw).numpy())
 
 
+def paper_geometry(frame_hw: tuple[int, int], config: ModelConfig) -> LayerGeometry:
+    """A paper-model layer's atlas: a square spanning the mappings' tanh range [-1, 1]^2, with
+    ``config.atlas_scale`` texels per frame pixel at the nominal ``uv = uv_scale * (x, y)``."""
+    scale = config.mlp.uv_scale
+    side = round(config.atlas_scale * (max(frame_hw) - 1) / scale) + 1
+    side = max(2, min(side, config.max_atlas_side))
+    return LayerGeometry(atlas_height=side, atlas_width=side, scale=scale)
+
+
+def build_paper_model(config: ModelConfig, video: VideoShape) -> AtlasModel:
+    """The paper's model: freshly initialised networks (seeded by the caller's ``torch`` seed);
+    ``training.prefit`` then fits its mappings to ``uv = uv_scale * (x, y)``."""
+    geometry = paper_geometry((video.height, video.width), config)
+    return AtlasModel(config, video, [geometry] * (config.foreground_layers + 1))
+
+
 def build_model(
     config: ModelConfig,
     frames: np.ndarray,  # [T, H, W, 3] uint8
@@ -111,7 +127,12 @@ def build_model(
     ``corrections[l]``, where given, is ``(offsets [T, H, W, 2], valid [T, H, W])`` from
     ``preprocess.align.dense_corrections``: per-pixel frame-0 offsets beyond the layer's global
     transforms, fitted into the layer's finest residual grid.
+
+    The paper model (``config.model == "paper"``) starts from its networks alone
+    (``build_paper_model``): transforms, weights and corrections are not used.
     """
+    if config.model == "paper":
+        return build_paper_model(config, VideoShape(*frames.shape[:3]))
     num_frames, height, width = frames.shape[:3]
     video = VideoShape(num_frames, height, width)
     corrections = corrections or [None] * layer_weights.shape[0]

@@ -60,7 +60,7 @@ def _param_groups(model: AtlasModel, config: Config) -> list[dict]:
 
 def make_optimiser(model: AtlasModel, config: Config) -> Adam:
     """Adam over the fields, one learning rate per kind of parameter (fused where it can be)."""
-    return Adam(_param_groups(model, config), betas=(0.9, 0.99), eps=1e-15)
+    return Adam(_param_groups(model, config), betas=config.train.adam_betas, eps=config.train.adam_eps)
 
 
 def training_fraction(state: TrainState, steps: int) -> float:
@@ -95,14 +95,23 @@ class Trainer:
         self.config = config
         self.optimiser = optimiser or make_optimiser(model, config)
         self.state = state or TrainState()
+        model.set_mixed_precision(config.train.mixed_precision)
 
     def fraction(self) -> float:
         """How far training is, by steps or by time, whichever is further (``training_fraction``)."""
         return training_fraction(self.state, self.config.train.steps)
 
     def weights(self, fraction: float) -> dict[str, float]:
-        """Each loss term's weight at a point of training (schedules applied)."""
+        """Each loss term's weight at a point of training (schedules applied: windows in steps
+        where the config gives them, else in fractions of training)."""
         lc = self.config.losses
+        step = self.state.step
+        bootstrap = step < lc.bootstrap_steps if lc.bootstrap_steps else fraction < lc.bootstrap_fraction
+        rigid = (
+            step < lc.global_rigidity_steps
+            if lc.global_rigidity_steps
+            else fraction < lc.global_rigidity_fraction
+        )
         w = {
             "rgb": lc.rgb,
             "gradient": lc.gradient,
@@ -110,13 +119,16 @@ class Trainer:
             "rigidity": lc.rigidity,
             "flow": lc.flow,
             "alpha_flow": lc.alpha_flow,
-            "bootstrap": lc.bootstrap if fraction < lc.bootstrap_fraction else 0.0,
+            "bootstrap": lc.bootstrap if bootstrap else 0.0,
             "scribble": lc.scribble,
             "alpha_residual": lc.alpha_residual,
         }
-        if fraction < lc.global_rigidity_fraction:
+        if rigid:
             w["global_rigidity_background"] = lc.global_rigidity_background
             w["global_rigidity_foreground"] = lc.global_rigidity_foreground
+        if lc.release_units:  # the release sums colour errors over the channels
+            w["rgb"] *= 3.0
+            w["gradient"] *= 3.0
         return w
 
     def step(self) -> dict[str, float]:
@@ -131,7 +143,7 @@ class Trainer:
         batch = self.sampler.sample(
             tc.batch_size,
             int(tc.batch_size * tc.flow_batch_fraction),
-            rigid_size=tc.batch_size // 8 if rigid else 0,
+            rigid_size=int(tc.batch_size * tc.rigid_batch_fraction) if rigid else 0,
             rigid_step=lc.global_rigidity_px,
         )
         out = self.model.get_outputs(batch)
@@ -140,7 +152,9 @@ class Trainer:
         total = sum(weighted.values())
         self.optimiser.zero_grad(set_to_none=True)
         total.backward()
-        values = {k: float(v.detach()) for k, v in weighted.items()}
+        # one device-to-host copy for every term and the plain rgb error
+        host = torch.stack([*weighted.values(), terms["rgb"]]).detach().tolist()
+        values = dict(zip(weighted, host[:-1], strict=True))
         for name, value in values.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(
@@ -149,7 +163,7 @@ class Trainer:
         self.optimiser.step()
         self.state.step += 1
         values["total"] = sum(values.values())
-        values["rgb_psnr"] = 10.0 * math.log10(1.0 / max(float(terms["rgb"].detach()), 1e-12))
+        values["rgb_psnr"] = 10.0 * math.log10(1.0 / max(host[-1], 1e-12))
         return values
 
     @torch.no_grad()

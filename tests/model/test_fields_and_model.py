@@ -327,3 +327,17 @@ def test_meta_rebuilds_the_same_model():
 def test_wrong_number_of_geometries_is_an_error():
     with pytest.raises(ValueError, match="1 geometries for 2 layers"):
         AtlasModel(ModelConfig(), VideoShape(T, H, W), [LayerGeometry(H, W, 1.0)])
+
+
+@pytest.mark.parametrize("atlas_alpha", [True, False])
+def test_frame_maps_are_frame_pixels_uv_and_shares(atlas_alpha):
+    model = _identity_model(atlas_alpha=atlas_alpha)
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=g))
+    uvs, shares = model.frame_maps(1)
+    reference = model.frame_pixels(1)
+    for uv, expected in zip(uvs, reference["uv"], strict=True):
+        torch.testing.assert_close(uv, expected, rtol=0, atol=0)
+    torch.testing.assert_close(shares, reference["shares"], rtol=0, atol=0)

@@ -174,3 +174,24 @@ def test_load_config_unknown_key_in_a_file(tmp_path):
     path.write_text(json.dumps({"train": {"stpes": 3}}))
     with pytest.raises(UserError, match=r"unknown key 'train.stpes' \(did you mean 'steps'\?\)"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "preset, data, key",
+    [
+        ("single_layer", {"losses": {"release_units": True}}, "losses.release_units"),
+        ("paper", {"model": {"atlas_alpha": True}}, "model.atlas_alpha"),
+        ("paper", {"train": {"realign_at": [0.5]}}, "train.realign_at"),
+        ("paper", {"model": {"mlp": {"atlas_skips": [8]}}}, "model.mlp.atlas_skips"),
+        ("paper", {"model": {"mlp": {"uv_scale": 1.5}}}, "model.mlp.uv_scale"),
+        ("paper", {"model": {"mlp": {"alpha_layers": 1}}}, "model.mlp.alpha_layers"),
+    ],
+)
+def test_what_the_paper_model_cannot_take_names_the_key(preset, data, key):
+    with pytest.raises(UserError, match=f"'{key}'"):
+        from_dict(data, PRESETS[preset])
+
+
+def test_unknown_paper_network_key_names_the_nearest():
+    with pytest.raises(UserError, match="did you mean 'atlas_layers'"):
+        from_dict({"model": {"mlp": {"atlas_layer": 4}}}, PRESETS["paper"])

@@ -1,0 +1,188 @@
+"""``make bench-compare``: the fast model and the paper's, side by side on the benchmark scene.
+
+Both are trained, one after the other in one run on the same machine, through the real command
+line with the same wall-clock budget (``--max-minutes``, preprocessing included), from the
+same fresh project of the synthetic benchmark scene (``bench``). Each run keeps snapshots of its
+checkpoint (``train --snapshots``) at fixed minutes of its wall clock; afterwards every snapshot,
+and the end of the run, is measured the user's way (``bench.quality_metrics``: reconstruction,
+clean plate and edit PSNR), in a copy of the project. Baking a snapshot is not counted in its
+time; baking at the end of the run is.
+
+A snapshot of a 10-minute run of the fast model is a lower bound of what a shorter run gives:
+its learning rates decay and it realigns its foreground over the whole 10 minutes, not within the
+first one.
+
+Reported: PSNR at 1, 2, 5 and 10 minutes of both models (the points scale with ``--minutes``),
+the smallest lead of the fast model at equal time, and the time each model needs to reach the
+paper model's final reconstruction PSNR (from every snapshot, the early ones included), and
+their ratio. Written to ``compare.json`` and ``compare.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+from neural_atlases.bench import _cli, quality_metrics
+from neural_atlases.config import PRESETS, to_dict
+from neural_atlases.data.synthetic import Scene, SceneConfig, make_scene, write_project
+from neural_atlases.io.project import Project
+from neural_atlases.pipeline.train import checkpoint_path, snapshot_path
+from neural_atlases.training.checkpoint import read_checkpoint
+
+POINTS = (1.0, 2.0, 5.0)
+"""Minutes (of a 10-minute comparison) at which snapshots are measured for the table; the end of
+the run is the last point."""
+EARLY = (0.0, 0.25, 0.5)
+"""Extra snapshots (minutes of a 10-minute comparison) that time the early reconstruction PSNR."""
+MODELS = {"fast": "single_layer", "paper": "paper"}
+"""The compared models and their presets."""
+
+
+def snapshot_minutes(minutes: float) -> tuple[float, ...]:
+    """The snapshot times of a comparison with a ``minutes`` budget (10: the table's)."""
+    scale = minutes / 10.0
+    return tuple(sorted({round(m * scale, 6) for m in EARLY + POINTS}))
+
+
+def run_model(out: Path, name: str, scene: Scene, minutes: float) -> list[dict[str, float]]:
+    """Train one model on ``scene`` for ``minutes`` with snapshots; measure every snapshot and the
+    end. Returns one dict per point, in time order: ``minutes_asked``, ``wall_seconds``, ``steps``
+    and the quality metrics."""
+    root = out / name
+    shutil.rmtree(root, ignore_errors=True)
+    write_project(scene, root)
+    config = out / f"{name}.json"
+    config.write_text(json.dumps(to_dict(PRESETS[MODELS[name]]), indent=2))
+    asked = snapshot_minutes(minutes)
+    seconds, _ = _cli(
+        "train",
+        "-p",
+        str(root),
+        "-c",
+        str(config),
+        "--max-minutes",
+        str(minutes),
+        "--restart",
+        "--snapshots",
+        ",".join(f"{m:g}" for m in asked),
+    )
+    points = []
+    for m in asked:
+        path = snapshot_path(Project(root), m)
+        if not path.is_file():  # the run ended before this time
+            continue
+        payload = read_checkpoint(path)
+        wall = float(payload["extra"]["wall_seconds"])
+        if points and points[-1]["wall_seconds"] == wall:  # taken at the same moment as the last
+            points.append({**points[-1], "minutes_asked": m})
+            continue
+        copy = out / f"{name}_at_{m:g}min"
+        shutil.rmtree(copy, ignore_errors=True)
+        write_project(scene, copy)
+        checkpoint_path(Project(copy)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, checkpoint_path(Project(copy)))
+        points.append(
+            {
+                "minutes_asked": m,
+                "wall_seconds": wall,
+                "steps": float(payload["state"]["step"]),
+                **quality_metrics(copy, scene),
+            }
+        )
+    final = read_checkpoint(checkpoint_path(Project(root)))
+    points.append(
+        {
+            "minutes_asked": minutes,
+            "wall_seconds": seconds,
+            "steps": float(final["state"]["step"]),
+            **quality_metrics(root, scene),
+        }
+    )
+    return points
+
+
+def time_to_reach(points: list[dict[str, float]], target: float, key: str = "reconstruction_psnr") -> float:
+    """Wall seconds of the first point whose ``key`` reaches ``target`` (``inf`` if none does)."""
+    return min((p["wall_seconds"] for p in points if p[key] >= target), default=float("inf"))
+
+
+def at_minutes(points: list[dict[str, float]], minutes: float) -> dict[str, float] | None:
+    """The point taken at ``minutes`` (as asked), or None."""
+    return next((p for p in points if abs(p["minutes_asked"] - minutes) < 1e-9), None)
+
+
+def summary(fast: list[dict[str, float]], paper: list[dict[str, float]], minutes: float) -> dict:
+    """The comparison's figures: table rows at the table's points, the smallest lead, the times
+    to the paper model's final reconstruction PSNR and their ratio."""
+    scale = minutes / 10.0
+    rows = []
+    for m in [*(p * scale for p in POINTS), minutes]:
+        f, p = at_minutes(fast, round(m, 6)), at_minutes(paper, round(m, 6))
+        if f is not None and p is not None:
+            rows.append({"minutes": m, "fast": f, "paper": p})
+    target = paper[-1]["reconstruction_psnr"]
+    t_fast, t_paper = time_to_reach(fast, target), time_to_reach(paper, target)
+    leads = [r["fast"]["reconstruction_psnr"] - r["paper"]["reconstruction_psnr"] for r in rows]
+    return {
+        "minutes": minutes,
+        "rows": rows,
+        "paper_final_psnr": target,
+        "fast_seconds_to_paper_final": t_fast,
+        "paper_seconds_to_paper_final": t_paper,
+        "speedup": t_paper / t_fast if t_fast > 0 else float("inf"),
+        "smallest_lead_db": min(leads) if leads else float("nan"),
+    }
+
+
+def table(result: dict) -> str:
+    """The comparison as Markdown: one row per point, then the time-to-PSNR line."""
+    lines = [
+        "| minutes (as measured: fast / paper) | reconstruction fast / paper (dB) "
+        "| clean plate fast / paper (dB) "
+        "| edit fast / paper (dB) | steps fast / paper |",
+        "|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        f, p = r["fast"], r["paper"]
+        cells = [
+            f"{r['minutes']:g} ({f['wall_seconds'] / 60:.2f} / {p['wall_seconds'] / 60:.2f})",
+            *(f"{f[k]:.2f} / {p[k]:.2f}" for k in ("reconstruction_psnr", "clean_plate_psnr", "edit_psnr")),
+            f"{f['steps']:.0f} / {p['steps']:.0f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Time to the paper model's {result['minutes']:g}-minute reconstruction PSNR "
+        f"({result['paper_final_psnr']:.2f} dB): fast {result['fast_seconds_to_paper_final']:.1f} s, "
+        f"paper {result['paper_seconds_to_paper_final']:.1f} s, "
+        f"ratio {result['speedup']:.1f}. Smallest lead of the fast model at equal time: "
+        f"{result['smallest_lead_db']:.2f} dB.",
+    ]
+    return "\n".join(lines)
+
+
+def _finite(value):
+    """``value`` with every non-finite float replaced by None (strict JSON)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def compare(out: Path, minutes: float = 10.0, scene_config: SceneConfig | None = None) -> dict:
+    """Run the comparison into ``out/compare/`` and write ``out/compare.json`` and ``.md``
+    (on the benchmark scene, or a smaller one to try the comparison out)."""
+    scene = make_scene(scene_config or SceneConfig())
+    work = out / "compare"
+    work.mkdir(parents=True, exist_ok=True)
+    points = {name: run_model(work, name, scene, minutes) for name in MODELS}
+    result = {**summary(points["fast"], points["paper"], minutes), "points": points}
+    text = table(result)
+    print(text)
+    (out / "compare.json").write_text(json.dumps(_finite(result), indent=2))
+    (out / "compare.md").write_text(text + "\n")
+    return result

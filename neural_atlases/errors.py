@@ -8,8 +8,19 @@ class UserError(Exception):
 
     The command line prints ``error: <message>`` on one line and exits with status 2. Raise it
     with a message that names the offending thing (a path, a key, a value) and, where possible,
-    what would be accepted instead.
+    what would be accepted instead. Line breaks in it (a file name or a config key can hold one)
+    are shown escaped, so the message stays on one line.
     """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(one_line(str(message)))
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and other control characters escaped (``\\n``, ``\\x1b``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 ENVIRONMENT_ERRNOS = frozenset(

@@ -33,3 +33,10 @@ def test_two_paths_and_no_path():
 def test_other_os_errors_are_not_the_users():
     assert user_error_from_os_error(OSError(errno.EIO, "Input/output error", "/p")) is None
     assert user_error_from_os_error(OSError("no errno")) is None
+
+
+def test_user_error_messages_stay_on_one_line():
+    from neural_atlases.errors import UserError
+
+    assert str(UserError("unknown key 'a\nb'\r")) == "unknown key 'a\\nb'\\r"
+    assert str(UserError("é ✓ plain words")) == "é ✓ plain words"

@@ -140,7 +140,10 @@ class Config:
     """Optimisation."""
 
 
-PRESETS: dict[str, Config] = {"single_layer": Config()}
+PRESETS: dict[str, Config] = {
+    "single_layer": Config(),
+    "multi_layer": Config(model=ModelConfig(foreground_layers=2)),
+}
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -219,11 +222,7 @@ def validate(config: Config) -> None:
     """Check values that a type alone does not; raise ``UserError`` naming the key."""
     checks = [
         (config.model.model in ("fast",), "model.model", "fast"),
-        (
-            config.model.foreground_layers == 1,
-            "model.foreground_layers",
-            "1 (several layers are not supported yet)",
-        ),
+        (config.model.foreground_layers >= 1, "model.foreground_layers", "an integer >= 1"),
         (
             config.model.background_motion in ("homography", "affine"),
             "model.background_motion",

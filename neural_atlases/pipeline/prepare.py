@@ -18,8 +18,10 @@ from neural_atlases.conventions import frame_file_name
 from neural_atlases.io.cache import cache_key, cached
 from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project, frames_fingerprint
+from neural_atlases.io.scribbles import read_scribbles
 from neural_atlases.preprocess.align import dense_corrections
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
+from neural_atlases.preprocess.layers import NONE, motion_seeds, split_foreground
 from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
 from neural_atlases.preprocess.transforms import layer_transforms, refine_to_reference
 from neural_atlases.progress import Progress
@@ -36,6 +38,8 @@ class Prepared:
     transforms: np.ndarray  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, background first
     corrections: list[tuple[np.ndarray, np.ndarray] | None]  # per layer: dense offsets, valid
     fingerprint: str
+    layer_weights: np.ndarray | None = None  # [L + 1, T, H, W] each layer's pixels, background first
+    scribbles: np.ndarray | None = None  # [T, H, W] int16 labels (io.scribbles), None without
 
 
 def _flow_options(config: Config) -> FlowOptions:
@@ -61,15 +65,57 @@ def prepare(project: Project, config: Config) -> Prepared:
         key = cache_key(frames=frames_id, gap=gap, flow=asdict(flow_opts), backend=config.preprocess.flow)
         flows.append(_flow(project, frames, gap, flow_opts, key))
     masks, mask_id = _masks(project, frames, flows, frames_id)
-    transforms = _transforms(project, config, frames, flows, masks, mask_id, frames_id)
+    layers = config.model.foreground_layers
+    scribbles = read_scribbles(
+        project.scribbles_dir, project.frame_files(), frames.shape[1], frames.shape[2], layers
+    )
+    scribble_id = None if scribbles is None else _digest(scribbles)
+    weights, weights_id = [1.0 - masks] + [masks] * layers, mask_id
+    if layers > 1:
+        split = _split(project, masks, flows, scribbles, layers, cache_key(masks=mask_id, s=scribble_id))
+        weights, weights_id = [1.0 - masks, *split], f"{mask_id}:split:{_digest(split)}"
+    transforms = _transforms(project, config, frames, flows, weights, weights_id, frames_id)
     corrections: list[tuple[np.ndarray, np.ndarray] | None] = [None] * transforms.shape[0]
     if config.preprocess.align_foreground and num_frames > 1:
         for layer in range(1, transforms.shape[0]):
             corrections[layer] = _corrections(
-                project, frames, transforms[layer], masks, flow_opts, layer, frames_id
+                project, frames, transforms[layer], weights[layer], flow_opts, layer, frames_id
             )
-    fingerprint = hashlib.sha256(cache_key(frames=frames_id, masks=mask_id).encode()).hexdigest()[:16]
-    return Prepared(frames, masks, flows, transforms, corrections, fingerprint)
+    ids = {"frames": frames_id, "masks": mask_id} | ({} if scribbles is None else {"scribbles": scribble_id})
+    fingerprint = hashlib.sha256(cache_key(**ids).encode()).hexdigest()[:16]
+    return Prepared(frames, masks, flows, transforms, corrections, fingerprint, np.stack(weights), scribbles)
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+def _split(
+    project: Project,
+    masks: np.ndarray,
+    flows: list[FlowField],
+    scribbles: np.ndarray | None,
+    layers: int,
+    key: str,
+) -> np.ndarray:
+    """Each foreground layer's weight ``[L, T, H, W]`` (``preprocess.layers``), cached; seeded by
+    the scribbles, or by the dominant motions of frame 0 when there are none."""
+    if not flows or flows[0].gap != 1:  # one frame: no motion to split by
+        return np.stack([masks] + [np.zeros_like(masks)] * (layers - 1))
+    f = flows[0]
+
+    def compute() -> dict[str, np.ndarray]:
+        if scribbles is None:
+            seeds = motion_seeds(masks, f.forward, f.forward_valid, layers)
+        else:
+            seeds = np.where(scribbles > 0, scribbles - 1, NONE).astype(np.int16)
+        with _stage("splitting the foreground among layers", masks.shape[0]) as bar:
+            weights = split_foreground(
+                masks, seeds, f.forward, f.backward, f.forward_valid, f.backward_valid, layers, bar.callback()
+            )
+        return {"weights": weights}
+
+    return cached(project.cache_dir / "layers.npz", key, compute)["weights"]
 
 
 def _corrections(
@@ -145,11 +191,12 @@ def _transforms(
     config: Config,
     frames: np.ndarray,
     flows: list[FlowField],
-    masks: np.ndarray,
+    weights: list[np.ndarray],
     mask_id: str,
     frames_id: str,
 ) -> np.ndarray:
-    """Per-layer frame-t -> frame-0 pixel transforms ``[L + 1, T, 3, 3]``."""
+    """Per-layer frame-t -> frame-0 pixel transforms ``[L + 1, T, 3, 3]``, each fitted to its
+    layer's pixels ``weights[l]`` ``[T, H, W]`` (``mask_id`` identifies them)."""
     mc = config.model
     num_frames = frames.shape[0]
     layers = mc.foreground_layers + 1
@@ -166,7 +213,6 @@ def _transforms(
 
     def compute() -> dict[str, np.ndarray]:
         f = flows[0]
-        weights = [1.0 - masks] + [masks] * mc.foreground_layers
         models = [mc.background_motion] + [mc.foreground_motion] * mc.foreground_layers
         out = []
         for layer, (weight, model) in enumerate(zip(weights, models, strict=True)):

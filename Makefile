@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench bench-multi clean
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ demo: install
 
 bench: install
 	$(PY) -m neural_atlases.bench
+
+bench-multi: install
+	$(PY) -m neural_atlases.bench --multi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ from neural_atlases.io.project import Project, frames_fingerprint
 from neural_atlases.io.scribbles import read_scribbles
 from neural_atlases.preprocess.align import dense_corrections
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
-from neural_atlases.preprocess.layers import NONE, motion_seeds, split_foreground
+from neural_atlases.preprocess.layer_split import NONE, motion_seeds, split_foreground
 from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
 from neural_atlases.preprocess.transforms import layer_transforms, refine_to_reference
 from neural_atlases.progress import Progress
@@ -56,6 +56,10 @@ def prepare(project: Project, config: Config) -> Prepared:
     with _stage("reading frames", len(project.frame_files())) as bar:
         frames = read_frames(project.frames_dir, progress=bar.callback())
     num_frames = frames.shape[0]
+    layers = config.model.foreground_layers
+    scribbles = read_scribbles(
+        project.scribbles_dir, project.frame_files(), frames.shape[1], frames.shape[2], layers
+    )
     frames_id = frames_fingerprint(project)
     flow_opts = _flow_options(config)
     flows = []
@@ -65,10 +69,6 @@ def prepare(project: Project, config: Config) -> Prepared:
         key = cache_key(frames=frames_id, gap=gap, flow=asdict(flow_opts), backend=config.preprocess.flow)
         flows.append(_flow(project, frames, gap, flow_opts, key))
     masks, mask_id = _masks(project, frames, flows, frames_id)
-    layers = config.model.foreground_layers
-    scribbles = read_scribbles(
-        project.scribbles_dir, project.frame_files(), frames.shape[1], frames.shape[2], layers
-    )
     scribble_id = None if scribbles is None else _digest(scribbles)
     weights, weights_id = [1.0 - masks] + [masks] * layers, mask_id
     if layers > 1:
@@ -98,7 +98,7 @@ def _split(
     layers: int,
     key: str,
 ) -> np.ndarray:
-    """Each foreground layer's weight ``[L, T, H, W]`` (``preprocess.layers``), cached; seeded by
+    """Each foreground layer's weight ``[L, T, H, W]`` (``preprocess.layer_split``), cached; seeded by
     the scribbles, or by the dominant motions of frame 0 when there are none."""
     if not flows or flows[0].gap != 1:  # one frame: no motion to split by
         return np.stack([masks] + [np.zeros_like(masks)] * (layers - 1))

@@ -174,3 +174,8 @@ def test_load_config_unknown_key_in_a_file(tmp_path):
     path.write_text(json.dumps({"train": {"stpes": 3}}))
     with pytest.raises(UserError, match=r"unknown key 'train.stpes' \(did you mean 'steps'\?\)"):
         load_config(path)
+
+
+def test_any_number_of_foreground_layers():
+    assert from_dict({"model": {"foreground_layers": 3}}).model.foreground_layers == 3
+    assert PRESETS["multi_layer"].model.foreground_layers == 2

@@ -212,7 +212,8 @@ def motion_seeds(
     layers: int,
 ) -> np.ndarray:
     """Seeds ``[T, H, W]`` int16 on frame 0 when there are no scribbles: the foreground's dominant
-    affine motions, found one after another (RANSAC), each one's inliers a layer, largest first.
+    affine motions, found one after another (RANSAC), each one's inliers (their largest connected
+    piece) a layer, largest first.
     Which object becomes which layer is arbitrary, and may differ from what the user expects."""
     num_frames = masks.shape[0]
     seeds = np.full(masks.shape, NONE, np.int16)
@@ -229,6 +230,11 @@ def motion_seeds(
         if fit is None:
             break
         index = np.nonzero(free)[0][fit[1]]
+        inliers = np.zeros(masks.shape[1:], np.uint8)
+        inliers[ys[index], xs[index]] = 1
+        count, parts = cv2.connectedComponents(inliers, connectivity=8)
+        largest = 1 + int(np.argmax(np.bincount(parts.ravel(), minlength=count)[1:])) if count > 1 else 0
+        index = index[parts[ys[index], xs[index]] == largest]  # one object: its largest piece
         seeds[0][ys[index], xs[index]] = k
         free[index] = False
     return seeds

@@ -19,7 +19,7 @@ from neural_atlases.io.cache import cache_key, cached
 from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project, frames_fingerprint
 from neural_atlases.io.scribbles import read_scribbles
-from neural_atlases.preprocess.align import dense_corrections
+from neural_atlases.preprocess.align import MAX_MEDIAN_CORRECTION_PX, dense_corrections
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
 from neural_atlases.preprocess.layer_split import NONE, motion_seeds, split_foreground
 from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
@@ -132,6 +132,7 @@ def _corrections(
         transforms=hashlib.sha256(np.ascontiguousarray(transforms).tobytes()).hexdigest(),
         weight=hashlib.sha256(np.ascontiguousarray(weight).tobytes()).hexdigest(),
         flow=asdict(options),
+        max_median_px=MAX_MEDIAN_CORRECTION_PX,
     )
 
     def compute() -> dict[str, np.ndarray]:

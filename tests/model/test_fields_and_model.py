@@ -268,7 +268,7 @@ def test_sampler_draws_some_base_pixels_among_the_scribbles():
     sampler = _sampler(scribbles=True)
     batch = sampler.sample(256, 32)
     k = int(256 * SCRIBBLED_SHARE)
-    labels = sampler.scribbles[batch.t, batch.y, batch.x, 0]
+    labels = sampler.scribbles[batch.t, batch.y, batch.x, 0].long()
     assert torch.equal(batch.scribble, labels)
     assert bool((batch.scribble[:k] >= 0).all())
     assert bool((batch.x < W - 1).all() and (batch.y < H - 1).all())

@@ -99,13 +99,6 @@ def splat_average(
     return push_pull_fill(colour.reshape(ah, aw, 3).numpy(), total.reshape(ah, aw).numpy())
 
 
-FRONT_LOGIT = 3.0
-"""With several foreground layers, each pixel's table logit of the layer it was given starts this
-much higher: the atlas alphas say where each layer is, also where another one hides it, and this
-says which one is in front (the hidden one keeps a high logit, so removing the front layer shows
-it again)."""
-
-
 def visibility(layer_weights: np.ndarray, layer: int) -> np.ndarray:
     """Where a foreground layer could be seen, ``[T, H, W]`` float32: 1 minus the other
     foreground layers' weights (``layer_weights`` ``[L + 1, T, H, W]``, background first). Where
@@ -172,8 +165,6 @@ def build_model(
     fg = np.clip(np.moveaxis(layer_weights[1:], 0, -1), 0.0, 1.0)  # [T, H, W, L]
     if config.atlas_alpha:  # the atlases hold the alphas; the table starts empty
         logits = torch.zeros(fg.shape)
-        if fg.shape[-1] > 1:  # several layers: who is in front, where the split says
-            logits = torch.from_numpy(FRONT_LOGIT * fg).float()
     else:
         logits = unsquash_alpha(torch.from_numpy(0.1 + 0.8 * fg).float())
     model = AtlasModel(

@@ -179,24 +179,6 @@ def test_build_model_on_a_static_clip_puts_the_frame_in_the_background_atlas():
     torch.testing.assert_close(shares[:, 1], torch.full((h * w,), 0.1), rtol=0, atol=1e-4)
 
 
-def test_with_two_layers_the_front_one_leads_where_they_overlap_and_the_hidden_one_stays():
-    t, h, w = 2, 8, 12
-    frames = np.full((t, h, w, 3), 128, np.uint8)
-    fg = np.zeros((2, t, h, w))
-    fg[0, :, :, :6] = 1.0  # layer 0 on the left half
-    fg[1, :, :, 4:8] = 1.0  # layer 1 in front of it, columns 4..7
-    fg[0, :, :, 4:6] = 0.0
-    weights = np.concatenate([1.0 - fg.sum(0, keepdims=True), fg])
-    transforms = np.tile(np.eye(3), (3, t, 1, 1))
-    config = ModelConfig(foreground_layers=2, atlas_scale=1.0, atlas_levels=1)
-    model = build_model(config, frames, weights, transforms)
-    shares = model.frame_pixels(0)["shares"].reshape(h, w, 3)
-    assert float(shares[:, 4:6, 2].min()) > 0.9  # layer 1 in front
-    hidden = shares[:, 4:6, 1] / (shares[:, 4:6, 0] + shares[:, 4:6, 1])
-    assert float(hidden.min()) > 0.8  # behind it, layer 0 keeps the alpha filled in from where it shows
-    assert float(shares[:, :4, 1].min()) > 0.9 and float(shares[:, 9:, 0].min()) > 0.8
-
-
 # -- end to end -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def scene():

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-selfie browser test lint demo bench bench-compare clean
+.PHONY: install install-selfie browser test lint demo bench bench-compare bench-multi clean
 
 install: $(STAMP)
 
@@ -43,6 +43,9 @@ bench: install
 
 bench-compare: install
 	$(PY) -m neural_atlases.bench --compare
+
+bench-multi: install
+	$(PY) -m neural_atlases.bench --multi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

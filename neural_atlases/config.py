@@ -14,7 +14,7 @@ import difflib
 import json
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +250,12 @@ PRESETS: dict[str, Config] = {
         preprocess=PreprocessConfig(foreground_class="modnet", modnet_onnx=MODNET_ONNX)
     ),
     "paper": PAPER,
+    "multi_layer": Config(model=ModelConfig(foreground_layers=2)),
+    "multi_layer_paper": replace(
+        PAPER,
+        model=replace(PAPER.model, foreground_layers=2),
+        train=replace(PAPER.train, steps=300000),
+    ),
 }
 
 
@@ -334,11 +340,7 @@ def validate(config: Config) -> None:
     """Check values that a type alone does not; raise ``UserError`` naming the key."""
     checks = [
         (config.model.model in ("fast", "paper"), "model.model", "fast or paper"),
-        (
-            config.model.foreground_layers == 1,
-            "model.foreground_layers",
-            "1 (several layers are not supported yet)",
-        ),
+        (config.model.foreground_layers >= 1, "model.foreground_layers", "an integer >= 1"),
         (
             config.model.background_motion in ("homography", "affine"),
             "model.background_motion",

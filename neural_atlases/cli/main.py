@@ -49,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     _project_arg(p)
     p.add_argument("-s", "--steps", type=int, help="optimisation steps (default: the config's)")
     p.add_argument(
-        "-c", "--config", type=Path, help="JSON config (default: configs/single_layer.json's values)"
+        "-c",
+        "--config",
+        type=Path,
+        help="JSON config (default: configs/single_layer.json's values; configs/multi_layer.json: "
+        "two foreground layers, guided by scribbles/)",
     )
     p.add_argument("--max-minutes", type=float, help="bound the whole run, preprocessing included")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")

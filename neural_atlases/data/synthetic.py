@@ -727,7 +727,8 @@ def _write_image(path: Path, image: np.ndarray) -> None:
 
 def write_project(scene: Scene, project_dir: Path, masks: bool = False) -> None:
     """Write a project folder: ``frames/00000.png``..., with ``masks`` also ``masks/`` (white =
-    ``alpha > 0.5``), and for two sprites ``scribbles/`` for the scribbled frames only."""
+    ``alpha > 0.5``), and for two sprites ``scribbles/`` for the scribbled frames only, with a
+    ``scribbles/layers.json`` that maps red to the background and green, blue to layers 0, 1."""
     project_dir = Path(project_dir)
     folders = {"frames": [(t, f) for t, f in enumerate(scene.frames)]}
     if masks:
@@ -740,6 +741,10 @@ def write_project(scene: Scene, project_dir: Path, masks: bool = False) -> None:
         (project_dir / name).mkdir(parents=True, exist_ok=True)
         for t, image in images:
             _write_image(project_dir / name / frame_file_name(t), image)
+    if scene.scribbles is not None:  # red marks the background, not a first foreground layer
+        names = ["background", *range(len(SCRIBBLE_COLOURS) - 1)]
+        layers = {"#{:02x}{:02x}{:02x}".format(*c): n for c, n in zip(SCRIBBLE_COLOURS, names, strict=True)}
+        (project_dir / "scribbles" / "layers.json").write_text(json.dumps(layers, indent=2) + "\n")
 
 
 def save_ground_truth(scene: Scene, path: Path) -> None:

@@ -107,6 +107,28 @@ def removal_matte(shares: np.ndarray, kept: list[int], grow_px: int = 1) -> np.n
     return cv2.dilate(removed, np.ones((2 * grow_px + 1, 2 * grow_px + 1), np.uint8))
 
 
+KEPT_TINY = 1e-30
+"""Kept shares summing to no more than this have underflowed (float32 softmax)."""
+
+
+def kept_shares(shares: np.ndarray, kept: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Shares ``[H, W, L + 1]`` to renormalise over the ``kept`` layers, and their total
+    ``[H, W, 1]``: ``shares[..., k] / total`` is layer ``k``'s part of what a removal shows.
+
+    Where one layer covers a pixel, the others' shares are tiny but their ratio is still right
+    (a softmax keeps it down to ``exp(-87)``); only where every kept share underflowed is the
+    pixel given to the first kept layer (the background, when it is kept).
+    """
+    total = shares[..., kept].sum(-1, keepdims=True)
+    empty = total[..., 0] <= KEPT_TINY
+    if empty.any():
+        shares = shares.copy()
+        shares[empty] = 0.0
+        shares[empty, kept[0]] = 1.0
+        total = np.where(empty[..., None], np.float32(1.0), total)
+    return shares, total
+
+
 class Renderer:
     """Renders frames of one baked project with a fixed set of edits and options."""
 
@@ -148,8 +170,8 @@ class Renderer:
         if not opts.reconstruct and not opts.remove:
             return self._edits_only(t, frame, edits)
         b = self.baked
-        shares = np.asarray(b.shares[t], dtype=np.float32)  # [H, W, L + 1]
-        kept_total = np.maximum(shares[..., self.kept].sum(-1, keepdims=True), 1e-6)
+        original = np.asarray(b.shares[t], dtype=np.float32)  # [H, W, L + 1]
+        shares, kept_total = kept_shares(original, self.kept)
         colours = [self.colours[k] if base is None else base(t) for k, base in enumerate(self.bases)]
         below = np.zeros(frame.shape, np.float32)
         for k in self.kept:
@@ -160,10 +182,10 @@ class Renderer:
         else:  # the kept layers' own colour in the frame, then the removed part filled from atlases
             static = [read_atlas(self.colours[k], np.asarray(b.maps[k][t])) for k in range(b.num_layers)]
             residual = frame.astype(np.float32) / 255.0 - sum(
-                shares[..., k : k + 1] * static[k] for k in range(b.num_layers)
+                original[..., k : k + 1] * static[k] for k in range(b.num_layers)
             )
             kept = sum(shares[..., k : k + 1] * static[k] for k in self.kept) / kept_total + residual
-            removed = removal_matte(shares, self.kept)[..., None]
+            removed = removal_matte(original, self.kept)[..., None]
             out = kept + (below - kept) * removed
         shares = shares / kept_total
         for k, edit in edits:
@@ -259,8 +281,10 @@ def render_frame_reference(
     matte = removal_matte(np.asarray(baked.shares[t], np.float32), kept)
     for y in range(h):
         for x in range(w):
-            s = np.asarray(baked.shares[t, y, x], np.float64)
-            kept_total = max(s[kept].sum(), 1e-6)
+            s = s_all = np.asarray(baked.shares[t, y, x], np.float64)
+            kept_total = s[kept].sum()
+            if kept_total <= KEPT_TINY:  # every kept share underflowed: the first kept layer
+                s, kept_total = np.eye(baked.num_layers)[kept[0]], 1.0
             c = frame[y, x].astype(np.float64) / 255.0
             own = [bilinear(colours[k], baked.maps[k][t, y, x]) for k in range(baked.num_layers)]
             if options.reconstruct or options.remove:
@@ -268,7 +292,7 @@ def render_frame_reference(
                 if options.reconstruct:
                     c = below
                 else:
-                    r = c - sum(s[k] * own[k] for k in range(baked.num_layers))
+                    r = c - sum(s_all[k] * own[k] for k in range(baked.num_layers))
                     mine = sum(s[k] * own[k] for k in kept) / kept_total + r
                     c = mine + (below - mine) * matte[y, x]
                 s = s / kept_total

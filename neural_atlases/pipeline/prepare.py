@@ -20,7 +20,8 @@ from neural_atlases.conventions import frame_file_name
 from neural_atlases.io.cache import cache_key, cached
 from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project, frames_fingerprint
-from neural_atlases.preprocess.align import dense_corrections
+from neural_atlases.io.scribbles import read_scribbles
+from neural_atlases.preprocess.align import MAX_MEDIAN_CORRECTION_PX, dense_corrections
 from neural_atlases.preprocess.backends import (
     FlowBackend,
     MaskBackend,
@@ -29,6 +30,7 @@ from neural_atlases.preprocess.backends import (
     mask_backend,
 )
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
+from neural_atlases.preprocess.layer_split import NONE, motion_seeds, split_foreground
 from neural_atlases.preprocess.transforms import layer_transforms, refine_to_reference
 from neural_atlases.progress import Progress
 from neural_atlases.training.sampler import FlowField
@@ -44,6 +46,8 @@ class Prepared:
     transforms: np.ndarray  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, background first
     corrections: list[tuple[np.ndarray, np.ndarray] | None]  # per layer: dense offsets, valid
     fingerprint: str
+    layer_weights: np.ndarray | None = None  # [L + 1, T, H, W] each layer's pixels, background first
+    scribbles: np.ndarray | None = None  # [T, H, W] int16 labels (io.scribbles), None without
 
 
 def _flow_options(config: Config) -> FlowOptions:
@@ -77,6 +81,10 @@ def prepare(project: Project, config: Config) -> Prepared:
     with _stage("reading frames", len(project.frame_files())) as bar:
         frames = read_frames(project.frames_dir, progress=bar.callback())
     num_frames = frames.shape[0]
+    layers = config.model.foreground_layers
+    scribbles = read_scribbles(
+        project.scribbles_dir, project.frame_files(), frames.shape[1], frames.shape[2], layers
+    )
     frames_id = frames_fingerprint(project)
     flow_ids = []
     for gap in config.preprocess.flow_gaps:
@@ -86,15 +94,53 @@ def prepare(project: Project, config: Config) -> Prepared:
         flows.append(_flow(project, frames, gap, flow_source, flow_opts, key))
         flow_ids.append(key)
     masks, mask_id = _masks(project, frames, flows, flow_ids, masker, frames_id)
-    transforms = _transforms(project, config, frames, flows, masks, mask_id, frames_id)
+    scribble_id = None if scribbles is None else _digest(scribbles)
+    weights, weights_id = [1.0 - masks] + [masks] * layers, mask_id
+    if layers > 1:
+        split = _split(project, masks, flows, scribbles, layers, cache_key(masks=mask_id, s=scribble_id))
+        weights, weights_id = [1.0 - masks, *split], f"{mask_id}:split:{_digest(split)}"
+    transforms = _transforms(project, config, frames, flows, weights, weights_id, frames_id)
     corrections: list[tuple[np.ndarray, np.ndarray] | None] = [None] * transforms.shape[0]
     if config.preprocess.align_foreground and num_frames > 1 and config.model.model != "paper":
         for layer in range(1, transforms.shape[0]):
             corrections[layer] = _corrections(
-                project, frames, transforms[layer], masks, flow_opts, layer, frames_id
+                project, frames, transforms[layer], weights[layer], flow_opts, layer, frames_id
             )
-    fingerprint = hashlib.sha256(cache_key(frames=frames_id, masks=mask_id).encode()).hexdigest()[:16]
-    return Prepared(frames, masks, flows, transforms, corrections, fingerprint)
+    ids = {"frames": frames_id, "masks": mask_id} | ({} if scribbles is None else {"scribbles": scribble_id})
+    fingerprint = hashlib.sha256(cache_key(**ids).encode()).hexdigest()[:16]
+    return Prepared(frames, masks, flows, transforms, corrections, fingerprint, np.stack(weights), scribbles)
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+def _split(
+    project: Project,
+    masks: np.ndarray,
+    flows: list[FlowField],
+    scribbles: np.ndarray | None,
+    layers: int,
+    key: str,
+) -> np.ndarray:
+    """Each foreground layer's weight ``[L, T, H, W]`` (``preprocess.layer_split``), cached; seeded by
+    the scribbles, or by the dominant motions of frame 0 when there are none."""
+    if not flows or flows[0].gap != 1:  # one frame: no motion to split by
+        return np.stack([masks] + [np.zeros_like(masks)] * (layers - 1))
+    f = flows[0]
+
+    def compute() -> dict[str, np.ndarray]:
+        if scribbles is None:
+            seeds = motion_seeds(masks, f.forward, f.forward_valid, layers)
+        else:
+            seeds = np.where(scribbles > 0, scribbles - 1, NONE).astype(np.int16)
+        with _stage("splitting the foreground among layers", masks.shape[0]) as bar:
+            weights = split_foreground(
+                masks, seeds, f.forward, f.backward, f.forward_valid, f.backward_valid, layers, bar.callback()
+            )
+        return {"weights": weights}
+
+    return cached(project.cache_dir / "layers.npz", key, compute)["weights"]
 
 
 def _corrections(
@@ -111,6 +157,7 @@ def _corrections(
         transforms=hashlib.sha256(np.ascontiguousarray(transforms).tobytes()).hexdigest(),
         weight=hashlib.sha256(np.ascontiguousarray(weight).tobytes()).hexdigest(),
         flow=asdict(options),
+        max_median_px=MAX_MEDIAN_CORRECTION_PX,
     )
 
     def compute() -> dict[str, np.ndarray]:
@@ -176,11 +223,12 @@ def _transforms(
     config: Config,
     frames: np.ndarray,
     flows: list[FlowField],
-    masks: np.ndarray,
+    weights: list[np.ndarray],
     mask_id: str,
     frames_id: str,
 ) -> np.ndarray:
-    """Per-layer frame-t -> frame-0 pixel transforms ``[L + 1, T, 3, 3]``."""
+    """Per-layer frame-t -> frame-0 pixel transforms ``[L + 1, T, 3, 3]``, each fitted to its
+    layer's pixels ``weights[l]`` ``[T, H, W]`` (``mask_id`` identifies them)."""
     mc = config.model
     num_frames = frames.shape[0]
     layers = mc.foreground_layers + 1
@@ -197,7 +245,6 @@ def _transforms(
 
     def compute() -> dict[str, np.ndarray]:
         f = flows[0]
-        weights = [1.0 - masks] + [masks] * mc.foreground_layers
         models = [mc.background_motion] + [mc.foreground_motion] * mc.foreground_layers
         out = []
         for layer, (weight, model) in enumerate(zip(weights, models, strict=True)):

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from neural_atlases.baking.bake import Baked, bake, load_baked, save_baked
@@ -197,13 +196,18 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
             f"the frames or masks of {project.root} changed since the checkpoint was saved: "
             "add --restart to train afresh"
         )
+    if config.model.foreground_layers > 1 and prepared.scribbles is None:
+        print(
+            f"warning: {config.model.foreground_layers} foreground layers and no scribbles in "
+            f"{project.scribbles_dir}: the layers are split by motion and may swap objects",
+            file=sys.stderr,
+        )
     prepare_seconds = time.monotonic() - start
     if payload is None:  # a fresh start: the log and the report's media of an earlier model go
         project.training_log_path.unlink(missing_ok=True)
         clear_media(project)
-        layer_weights = [1.0 - prepared.masks] + [prepared.masks] * config.model.foreground_layers
         model = build_model(
-            config.model, prepared.frames, np.stack(layer_weights), prepared.transforms, prepared.corrections
+            config.model, prepared.frames, prepared.layer_weights, prepared.transforms, prepared.corrections
         )
         state = TrainState()
     else:
@@ -211,8 +215,16 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
         model.load_state_dict(payload["model"])
         state = restore_state(payload)
     model = model.to(device)
-    sampler = PixelSampler(prepared.frames, prepared.masks, prepared.flows, device, seed=config.train.seed)
+    sampler = PixelSampler(
+        prepared.frames,
+        prepared.masks,
+        prepared.flows,
+        device,
+        seed=config.train.seed,
+        scribbles=prepared.scribbles,
+    )
     prepared.flows, prepared.corrections = [], []  # the sampler and the model hold what they need
+    prepared.layer_weights = None
     release_memory()
     trainer = Trainer(model, sampler, config, state=state)
     if payload is not None:

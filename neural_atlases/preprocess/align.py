@@ -17,6 +17,11 @@ from neural_atlases.preprocess.fill import push_pull_fill
 from neural_atlases.preprocess.flow import FlowOptions, consistency_mask, dis_flow, sample_bilinear
 from neural_atlases.preprocess.transforms import apply_transform, layer_interior
 
+MAX_MEDIAN_CORRECTION_PX = 8.0
+"""The global transforms are right to a pixel or two (ECC); a frame whose dense correction is
+larger than this in the median matched a similar texture elsewhere (seen on stripes when two
+sprites cross: a consistent 15 px shift), not the layer's own motion."""
+
 
 def dense_corrections(
     frames: np.ndarray,  # [T, H, W, 3] uint8
@@ -25,13 +30,15 @@ def dense_corrections(
     options: FlowOptions | None = None,
     erode_px: int = 3,
     progress: Callable[[int, int], None] | None = None,
+    max_median_px: float = MAX_MEDIAN_CORRECTION_PX,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel corrections of the transforms: ``(offsets, valid)``.
 
     ``offsets[t, y, x]`` ``[T, H, W, 2]`` is added to ``transforms[t]`` applied to pixel ``(x, y)``
     so that it lands on the frame-0 pixel showing the same point; ``valid`` ``[T, H, W]`` bool says
     where that was measured (inside the layer in both frames, flow consistent both ways). Frame 0
-    gets zeros, valid inside the layer.
+    gets zeros, valid inside the layer. A frame whose median correction exceeds ``max_median_px``
+    keeps none (see ``MAX_MEDIAN_CORRECTION_PX``).
     """
     options = options or FlowOptions()
     num_frames, height, width = weight.shape
@@ -55,6 +62,8 @@ def dense_corrections(
         in_first = sample_bilinear(inside[0].astype(np.float32), qx, qy) > 0.99
         seen = (rx >= 0) & (rx <= width - 1) & (ry >= 0) & (ry <= height - 1)
         valid[t] = inside[t] & trusted & in_first & seen
+        if valid[t].any() and np.median(np.linalg.norm(g[valid[t]], axis=-1)) > max_median_px:
+            valid[t] = False  # the flow matched something else: keep the transform alone
         offsets[t] = np.where(valid[t][..., None], g, 0.0)
         if progress is not None:
             progress(t, num_frames - 1)

@@ -115,6 +115,17 @@ def build_paper_model(config: ModelConfig, video: VideoShape) -> AtlasModel:
     return AtlasModel(config, video, [geometry] * (config.foreground_layers + 1))
 
 
+def visibility(layer_weights: np.ndarray, layer: int) -> np.ndarray:
+    """Where a foreground layer could be seen, ``[T, H, W]`` float32: 1 minus the other
+    foreground layers' weights (``layer_weights`` ``[L + 1, T, H, W]``, background first). Where
+    another layer is in front, a pixel says nothing of whether this layer is there. One
+    foreground layer: ones everywhere."""
+    others = [k for k in range(1, layer_weights.shape[0]) if k != layer]
+    if not others:
+        return np.ones(layer_weights.shape[1:], np.float32)
+    return np.clip(1.0 - np.clip(layer_weights[others], 0, 1).sum(0), 0.0, 1.0).astype(np.float32)
+
+
 def build_model(
     config: ModelConfig,
     frames: np.ndarray,  # [T, H, W, 3] uint8
@@ -163,9 +174,9 @@ def build_model(
             frames, layer_weights[layer], texel_maps, (geometry.atlas_height, geometry.atlas_width)
         )
         if layer > 0 and config.atlas_alpha:  # the outline: the masks averaged through the mapping
-            ones = np.ones(layer_weights.shape[1:], np.float32)
+            seen = visibility(layer_weights, layer)
             mask = (np.clip(layer_weights[layer], 0, 1)[..., None] * 255).repeat(3, -1).astype(np.uint8)
-            coverage = splat_average(mask, ones, texel_maps, atlas.shape[:2])[..., :1]
+            coverage = splat_average(mask, seen, texel_maps, atlas.shape[:2])[..., :1]
             alpha = unsquash_alpha(torch.from_numpy(0.1 + 0.8 * coverage)).numpy()
             atlas = np.concatenate([atlas, alpha], -1)
         geometries.append(geometry)

@@ -10,6 +10,9 @@ import torch
 from neural_atlases.model.atlas_model import Batch
 from neural_atlases.model.grids import gather_pixels
 
+SCRIBBLED_SHARE = 1.0 / 32.0
+"""Share of each batch's base pixels drawn among the scribbled pixels, when there are any."""
+
 
 @dataclass
 class FlowField:
@@ -55,8 +58,12 @@ class PixelSampler:
             )
             self.flows.append((f.gap, fw.to(device), bw.to(device)))  # [T - gap, H, W, 3] each
         self.scribbles = None
+        self.scribbled = None
         if scribbles is not None:
-            self.scribbles = torch.from_numpy(scribbles.astype(np.int64)).to(device)[..., None]
+            # int16 on the device (a quarter of int64's memory), widened per batch
+            self.scribbles = torch.from_numpy(scribbles.astype(np.int16)).to(device)[..., None]
+            t, y, x = np.nonzero(scribbles[:, : self.height - 1, : self.width - 1] >= 0)
+            self.scribbled = torch.from_numpy(np.stack([x, y, t], -1)).to(device)  # [S, 3] x, y, t
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(seed)
 
@@ -68,8 +75,14 @@ class PixelSampler:
         return self._randint(x_max, n), self._randint(y_max, n), self._randint(t_hi - t_lo, n) + t_lo
 
     def sample(self, batch_size: int, flow_size: int, rigid_size: int = 0, rigid_step: int = 0) -> Batch:
+        """A batch of ``batch_size`` base pixels; with scribbles, ``SCRIBBLED_SHARE`` of them are
+        drawn among the scribbled pixels (a few thin strokes would otherwise hardly be drawn)."""
         w, h, n = self.width, self.height, self.num_frames
         x, y, t = self._points(batch_size, w - 1, h - 1, 0, n)
+        if self.scribbled is not None and len(self.scribbled):
+            k = max(1, int(batch_size * SCRIBBLED_SHARE))
+            pick = self.scribbled[self._randint(len(self.scribbled), k)]  # [k, 3]
+            x, y, t = (torch.cat([pick[:, i], v[k:]]) for i, v in enumerate((x, y, t)))
         rgb = gather_pixels(self.frames, x, y, t)
         batch = Batch(
             x=x,
@@ -82,7 +95,7 @@ class PixelSampler:
             **self._flow_points(flow_size),
         )
         if self.scribbles is not None:
-            batch.scribble = gather_pixels(self.scribbles, x, y, t)[:, 0]
+            batch.scribble = gather_pixels(self.scribbles, x, y, t)[:, 0].long()
         if rigid_size > 0:
             step = max(1, min(rigid_step, w - 1, h - 1))
             batch.rigid_x, batch.rigid_y, batch.rigid_t = self._points(rigid_size, w - step, h - step, 0, n)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import cv2
 import numpy as np
@@ -283,8 +284,10 @@ def test_write_project(tmp_path, scenes: dict[str, Scene]) -> None:
     assert np.array_equal(np.stack([read_rgb(p) for p in frames]), scene.frames)
     masks = np.stack([read_rgb(tmp_path / "masks" / frame_file_name(t)) for t in range(10)])
     assert np.array_equal(masks, np.where(scene.alpha > 0.5, 255, 0))
-    written = sorted(p.name for p in (tmp_path / "scribbles").iterdir())
+    written = sorted(p.name for p in (tmp_path / "scribbles").iterdir() if p.suffix == ".png")
     assert written == [frame_file_name(t) for t in scene.scribble_frames]
+    layers = json.loads((tmp_path / "scribbles" / "layers.json").read_text())
+    assert layers == {"#ff0000": "background", "#00ff00": 0, "#0000ff": 1}
     for t in scene.scribble_frames:
         image = read_rgb(tmp_path / "scribbles" / frame_file_name(t))
         assert np.array_equal(image, scene.scribbles[t])

@@ -12,6 +12,7 @@ from neural_atlases.editing.render import (
     Renderer,
     RenderOptions,
     edit_from_atlas,
+    kept_shares,
     render_frame_reference,
     static_edit,
 )
@@ -334,3 +335,14 @@ def test_edited_atlas_composites_the_edit():
     assert (out[0:4, 0:3] == [0, 0, 255, 255]).all()
     assert np.array_equal(out[5:, 5:], atlas[5:, 5:])
     assert (out[:2, 3:, 3] == 0).all()  # unused and not edited: still unused
+
+
+def test_kept_shares_keep_the_ratio_of_tiny_shares_and_fill_underflow_with_the_first_kept():
+    shares = np.array([[[1e-12, 3e-12, 1.0], [0.0, 0.0, 1.0], [0.5, 0.25, 0.25]]], np.float32)  # [1, 3, 3]
+    out, total = kept_shares(shares, [0, 1])
+    np.testing.assert_allclose(out[0, 0, :2] / total[0, 0], [0.25, 0.75], rtol=1e-5)
+    np.testing.assert_array_equal(out[0, 1], [1.0, 0.0, 0.0])  # nothing kept is left: the background
+    assert total[0, 1, 0] == 1.0
+    np.testing.assert_array_equal(out[0, 2], shares[0, 2])  # an ordinary pixel is untouched
+    assert total[0, 2, 0] == np.float32(0.75)
+    np.testing.assert_array_equal(kept_shares(shares, [1])[0][0, 1], [0.0, 1.0, 0.0])

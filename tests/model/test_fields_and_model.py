@@ -12,7 +12,7 @@ from neural_atlases.config import ModelConfig
 from neural_atlases.conventions import ALPHA_EPS, layer_shares, pixel_to_normalised
 from neural_atlases.model.atlas_model import AtlasModel, Batch, LayerGeometry, VideoShape
 from neural_atlases.model.fields import AtlasField, MappingField, ShareField
-from neural_atlases.training.sampler import FlowField, PixelSampler
+from neural_atlases.training.sampler import SCRIBBLED_SHARE, FlowField, PixelSampler
 
 T, H, W = 3, 12, 16  # the tiny clip: 3 frames of 16x12
 
@@ -262,6 +262,18 @@ def test_scribble_term_appears_with_scribbles_and_layers_count():
     terms = _detached(model.get_loss_dict(out, batch))
     assert set(terms) == EXPECTED_TERMS | {"scribble"}
     assert all(math.isfinite(float(t)) for t in terms.values())
+
+
+def test_sampler_draws_some_base_pixels_among_the_scribbles():
+    sampler = _sampler(scribbles=True)
+    batch = sampler.sample(256, 32)
+    k = int(256 * SCRIBBLED_SHARE)
+    labels = sampler.scribbles[batch.t, batch.y, batch.x, 0].long()
+    assert torch.equal(batch.scribble, labels)
+    assert bool((batch.scribble[:k] >= 0).all())
+    assert bool((batch.x < W - 1).all() and (batch.y < H - 1).all())
+    plain = _sampler().sample(256, 32)  # without scribbles nothing is drawn among them
+    assert plain.scribble is None and not torch.equal(plain.x[:k], batch.x[:k])
 
 
 def test_loss_terms_backpropagate_to_every_kind_of_parameter():

@@ -195,3 +195,8 @@ def test_what_the_paper_model_cannot_take_names_the_key(preset, data, key):
 def test_unknown_paper_network_key_names_the_nearest():
     with pytest.raises(UserError, match="did you mean 'atlas_layers'"):
         from_dict({"model": {"mlp": {"atlas_layer": 4}}}, PRESETS["paper"])
+
+
+def test_any_number_of_foreground_layers():
+    assert from_dict({"model": {"foreground_layers": 3}}).model.foreground_layers == 3
+    assert PRESETS["multi_layer"].model.foreground_layers == 2

@@ -24,6 +24,7 @@ from neural_atlases.training.initialise import (
     pixel_to_normalised_matrix,
     place_atlas,
     push_pull_fill,
+    visibility,
 )
 
 SMALL_CONFIG = {
@@ -258,3 +259,12 @@ def test_train_request_errors(tmp_path, scene, config_file):
     with pytest.raises(UserError, match="unknown --device"):
         train_project(Project(root), TrainRequest(config_path=config_file, device="tpu"))
     assert not (root / "results" / "checkpoints").exists()
+
+
+def test_a_layer_is_visible_where_no_other_foreground_layer_is():
+    weights = np.zeros((3, 1, 2, 2), np.float32)
+    weights[1, 0, 0, 0] = 1.0
+    weights[2, 0, 1, :] = (1.0, 0.25)
+    assert np.array_equal(visibility(weights, 1), [[[1.0, 1.0], [0.0, 0.75]]])
+    assert np.array_equal(visibility(weights, 2), [[[0.0, 1.0], [1.0, 1.0]]])
+    assert np.array_equal(visibility(weights[:2], 1), np.ones((1, 2, 2)))

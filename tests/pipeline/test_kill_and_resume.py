@@ -124,18 +124,18 @@ def _inputs_hash(root: Path) -> str:
 def projects(tmp_path_factory):
     base = tmp_path_factory.mktemp("kill")
     scene = make_scene(SceneConfig(width=48, height=32, frames=5))
-    for name in ("reference", "killed"):
+    for name in ("reference", "killed", "interrupted"):
         write_project(scene, base / name)
     config = base / "config.json"
     config.write_text(json.dumps(CONFIG))
     # the reference checkpoints once, at the end: checkpoints change nothing but the time taken
     once = base / "config_once.json"
     once.write_text(json.dumps({**CONFIG, "train": {**CONFIG["train"], "checkpoint_every": STEPS}}))
-    return base / "reference", base / "killed", config, once
+    return base / "reference", base / "killed", config, once, base / "interrupted"
 
 
 def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(projects):
-    reference, killed, config, config_once = projects
+    reference, killed, config, config_once, interrupted = projects
     inputs = _inputs_hash(killed)
     rng = random.Random(7)
     checkpoints = killed / "results" / "checkpoints"
@@ -173,18 +173,24 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(proj
         if _kill(process):
             landed.append("training")
 
-    # 4. Ctrl-C (SIGINT) once training runs: a checkpoint is saved, and one line says how to resume
-    process = _start(killed, config)
+    # resume to the end
+    _finish(_start(killed, config))
+
+    # 4. Ctrl-C (SIGINT) as training starts, on a fresh copy (a resumed run may have too few steps
+    # left for the signal to land in training): a checkpoint is saved, one line says how to resume
+    process = _start(interrupted, config)
     lines = _lines(process)
     assert _wait_for(lines, "training:")
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=300) == 2
     last = _rest(lines)[-1]
-    assert last.startswith("error: interrupted at step ") and f"train -p {killed}` to resume" in last, last
+    assert last.startswith("error: interrupted at step ") and f"train -p {interrupted}` to resume" in last, (
+        last
+    )
     step = int(last.split()[4].rstrip(";"))
-    assert load_checkpoint(checkpoints / CHECKPOINT_NAME)[2]["state"]["step"] == step
-    # resume to the end
-    _finish(_start(killed, config))
+    interrupted_checkpoints = interrupted / "results" / "checkpoints"
+    assert load_checkpoint(interrupted_checkpoints / CHECKPOINT_NAME)[2]["state"]["step"] == step
+    _finish(_start(interrupted, config))
     _finish(uninterrupted_run)
 
     assert not _partial_checkpoints(checkpoints)  # the resumed run swept the torn write away
@@ -192,6 +198,7 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(proj
     assert _inputs_hash(killed) == inputs
     assert step < STEPS
     assert "preprocessing" in landed and "checkpoint write" in landed, landed
+    assert abs(_psnr(interrupted) - _psnr(reference)) < 0.5
     resumed, uninterrupted = _psnr(killed), _psnr(reference)
     print(f"kills landed in {landed}; PSNR resumed {resumed:.3f} dB, uninterrupted {uninterrupted:.3f} dB")
     assert abs(resumed - uninterrupted) < 0.5

@@ -46,7 +46,15 @@ def _start(root: Path, config: Path) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    """A child of a shell without job control (``cmd &`` in a script, as a CI runner may start
+    the suite) inherits SIGINT ignored, and Python then keeps ignoring it: give the child the
+    default, as a terminal's Ctrl-C finds it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _lines(process: subprocess.Popen) -> queue.Queue:

@@ -73,9 +73,7 @@ def _cli(*args: str) -> tuple[float, float]:
 def mask_iou(project: Project, alpha: np.ndarray) -> float:
     """IoU of the masks the tool made (``results/masks`` > 0.5) and the true alpha ``[T, H, W]`` > 0.5."""
     t, h, w = alpha.shape
-    masks = read_masks(project.masks_out_dir, t, h, w) > 0.5
-    truth = alpha > 0.5
-    return float((masks & truth).sum() / max((masks | truth).sum(), 1))
+    return iou(read_masks(project.masks_out_dir, t, h, w) > 0.5, alpha > 0.5)
 
 
 def spine_metrics(root: Path, minutes: float) -> dict[str, float]:

@@ -172,15 +172,17 @@ class Renderer:
         b = self.baked
         original = np.asarray(b.shares[t], dtype=np.float32)  # [H, W, L + 1]
         shares, kept_total = kept_shares(original, self.kept)
+        maps = [np.asarray(b.maps[k][t]) for k in range(b.num_layers)]
         colours = [self.colours[k] if base is None else base(t) for k, base in enumerate(self.bases)]
-        below = np.zeros(frame.shape, np.float32)
-        for k in self.kept:
-            below += shares[..., k : k + 1] * read_atlas(colours[k], np.asarray(b.maps[k][t]))
-        below /= kept_total
+        read = [read_atlas(c, m) for c, m in zip(colours, maps, strict=True)]  # [H, W, 3] each
+        below = sum(shares[..., k : k + 1] * read[k] for k in self.kept) / kept_total
         if opts.reconstruct:
             out = below
         else:  # the kept layers' own colour in the frame, then the removed part filled from atlases
-            static = [read_atlas(self.colours[k], np.asarray(b.maps[k][t])) for k in range(b.num_layers)]
+            static = [
+                read[k] if base is None else read_atlas(self.colours[k], maps[k])
+                for k, base in enumerate(self.bases)
+            ]
             residual = frame.astype(np.float32) / 255.0 - sum(
                 original[..., k : k + 1] * static[k] for k in range(b.num_layers)
             )
@@ -189,9 +191,8 @@ class Renderer:
             out = kept + (below - kept) * removed
         shares = shares / kept_total
         for k, edit in edits:
-            m = np.asarray(b.maps[k][t])
-            e = read_atlas(edit, m)  # [H, W, 4] premultiplied
-            out += shares[..., k : k + 1] * (e[..., :3] - e[..., 3:4] * read_atlas(colours[k], m))
+            e = read_atlas(edit, maps[k])  # [H, W, 4] premultiplied
+            out += shares[..., k : k + 1] * (e[..., :3] - e[..., 3:4] * read[k])
         return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
     def _edits_only(self, t: int, frame: np.ndarray, edits: list[tuple[int, np.ndarray]]) -> np.ndarray:

@@ -6,7 +6,16 @@ import math
 
 import pytest
 
-from neural_atlases.bench_compare import snapshot_minutes, summary, table, time_to_reach
+from neural_atlases import bench_compare
+from neural_atlases.bench_compare import (
+    budgets,
+    schedules_in_steps,
+    snapshot_minutes,
+    summary,
+    table,
+    time_to_reach,
+)
+from neural_atlases.config import PRESETS
 
 
 def _point(minutes: float, seconds: float, recon: float, steps: int = 0) -> dict[str, float]:
@@ -23,6 +32,37 @@ def _point(minutes: float, seconds: float, recon: float, steps: int = 0) -> dict
 def test_snapshot_minutes_scale_with_the_budget():
     assert snapshot_minutes(10.0) == (0.0, 0.25, 0.5, 1.0, 2.0, 5.0)
     assert snapshot_minutes(0.5) == (0.0, 0.0125, 0.025, 0.05, 0.1, 0.25)
+
+
+def test_budgets_are_the_table_points_scaled():
+    assert budgets(10.0) == (1.0, 2.0, 5.0, 10.0)
+    assert budgets(0.5) == (0.05, 0.1, 0.25, 0.5)
+
+
+def test_only_the_paper_preset_has_schedules_in_steps():
+    assert schedules_in_steps(PRESETS["paper"])
+    assert not schedules_in_steps(PRESETS["single_layer"])
+
+
+def test_the_fast_model_is_trained_once_per_budget_and_the_paper_model_once(monkeypatch, tmp_path):
+    calls = []
+
+    def run_once(root, scene, config, minutes, asked):
+        calls.append((root.name, minutes, asked))
+        return [_point(minutes, minutes * 60.0, 30.0)]
+
+    monkeypatch.setattr(bench_compare, "run_once", run_once)
+    fast = bench_compare.run_model(tmp_path, "fast", None, 10.0)
+    assert calls == [
+        ("fast_1min", 1.0, (0.0, 0.25, 0.5)),  # the early snapshots, in the shortest run
+        ("fast_2min", 2.0, ()),
+        ("fast_5min", 5.0, ()),
+        ("fast_10min", 10.0, ()),
+    ]
+    assert [p["minutes_asked"] for p in fast] == [1.0, 2.0, 5.0, 10.0]
+    calls.clear()
+    bench_compare.run_model(tmp_path, "paper", None, 10.0)
+    assert calls == [("paper", 10.0, (0.0, 0.25, 0.5, 1.0, 2.0, 5.0))]
 
 
 def test_time_to_reach_takes_the_first_point_at_or_above_the_target():

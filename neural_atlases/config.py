@@ -136,6 +136,12 @@ class LossConfig:
     """Flow-matched points land on the same atlas point (in pixels), weighted by the layer's share."""
     alpha_flow: float = 50.0
     """Flow-matched points have the same layer shares."""
+    hidden_flow: float = 5.0
+    """Where a foreground layer is there but hidden behind another (fast model, several layers),
+    its mapping keeps its residual along the layer's own global motion: ``M(p, t)`` and
+    ``M(p', t')`` agree (in pixels), ``p'`` where the layer's per-frame transforms carry ``p``;
+    weighted by how much of the layer is hidden. The optical flow there is the front layer's, so
+    this is what places the hidden part of a layer, between the frames that show it."""
     bootstrap: float = 2000.0
     """Binary cross-entropy of alpha against the masks, early part of training only."""
     bootstrap_fraction: float = 0.1
@@ -219,6 +225,7 @@ PAPER = Config(
         global_rigidity_px=100,
         global_rigidity_steps=5000,
         alpha_flow=49.0,
+        hidden_flow=0.0,
         bootstrap_steps=10000,
         release_units=True,
     ),

@@ -8,11 +8,12 @@ as shot. Where a layer covers the whole pixel this is the paper's blend of the e
 at soft layer edges it keeps the other layers' colour, where blending over the frame would mix the
 edited layer's old colour back in.
 
-Removing a layer unmixes each pixel: what stays is the kept layers' own colour (their atlas colour
-plus the frame's residual ``frame - recon``), and the removed layers' share (grown by a pixel, see
-``removal_matte``) is filled by what the kept layers' atlases show there. Where the removed layer
-is only partly opaque none of its colour stays behind. ``reconstruct`` renders from the atlases
-alone.
+Removing a layer unmixes each pixel: its share goes to the kept layers behind it (``redistribute``,
+by the frames' depth order, ``baking.depth``); what stays is the kept layers' own colour (their
+atlas colour plus the frame's residual ``frame - recon``), and the removed layers' share (grown by
+a pixel, see ``removal_matte``) is filled by what the kept layers' atlases show there. Where the
+removed layer is only partly opaque none of its colour stays behind, and a layer in front of it
+keeps its soft edge. ``reconstruct`` renders from the atlases alone.
 
 Edits are premultiplied RGBA, ``[S_h, S_w, 4]`` float32 in [0, 1] (premultiplied so bilinear reads
 at an edit's border fade it out instead of darkening it). ``edit_from_atlas`` derives one from an
@@ -108,25 +109,35 @@ def removal_matte(shares: np.ndarray, kept: list[int], grow_px: int = 1) -> np.n
 
 
 KEPT_TINY = 1e-30
-"""Kept shares summing to no more than this have underflowed (float32 softmax)."""
+"""Shares summing to no more than this have underflowed (float32 softmax)."""
 
 
-def kept_shares(shares: np.ndarray, kept: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Shares ``[H, W, L + 1]`` to renormalise over the ``kept`` layers, and their total
-    ``[H, W, 1]``: ``shares[..., k] / total`` is layer ``k``'s part of what a removal shows.
+def redistribute(shares: np.ndarray, depth: np.ndarray, kept: list[int]) -> np.ndarray:
+    """The shares ``[H, W, L + 1]`` with the layers not ``kept`` removed: ``[H, W, L + 1]``, zero
+    for the removed layers, summing to 1.
 
-    Where one layer covers a pixel, the others' shares are tiny but their ratio is still right
-    (a softmax keeps it down to ``exp(-87)``); only where every kept share underflowed is the
-    pixel given to the first kept layer (the background, when it is kept).
+    What a removed layer covered shows the kept layers *behind* it (``depth`` ``[L + 1]``, larger
+    is nearer; ``baking.depth``), in proportion to their shares: where one layer covers a pixel
+    the others' shares are tiny but their ratio is still right (a softmax keeps it down to
+    ``exp(-87)``). Kept layers in front of it keep their shares. With no kept layer behind it, all
+    kept layers share it; where the shares it goes to all underflowed, the backmost of them takes
+    it.
     """
-    total = shares[..., kept].sum(-1, keepdims=True)
-    empty = total[..., 0] <= KEPT_TINY
-    if empty.any():
-        shares = shares.copy()
-        shares[empty] = 0.0
-        shares[empty, kept[0]] = 1.0
-        total = np.where(empty[..., None], np.float32(1.0), total)
-    return shares, total
+    out = shares.copy()
+    removed = [k for k in range(shares.shape[-1]) if k not in kept]
+    out[..., removed] = 0.0
+    for k in removed:
+        behind = sorted((j for j in kept if depth[j] < depth[k]), key=lambda j: depth[j]) or kept
+        part = shares[..., behind]  # [H, W, B]
+        total = part.sum(-1, keepdims=True)
+        empty = total[..., 0] <= KEPT_TINY
+        if empty.any():
+            part = part.copy()
+            part[empty] = 0.0
+            part[empty, 0] = 1.0
+            total = np.where(empty[..., None], np.float32(1.0), total)
+        out[..., behind] += shares[..., k : k + 1] * (part / total)
+    return out
 
 
 class Renderer:
@@ -171,11 +182,11 @@ class Renderer:
             return self._edits_only(t, frame, edits)
         b = self.baked
         original = np.asarray(b.shares[t], dtype=np.float32)  # [H, W, L + 1]
-        shares, kept_total = kept_shares(original, self.kept)
+        shares = redistribute(original, b.depth_at(t), self.kept)
         maps = [np.asarray(b.maps[k][t]) for k in range(b.num_layers)]
         colours = [self.colours[k] if base is None else base(t) for k, base in enumerate(self.bases)]
         read = [read_atlas(c, m) for c, m in zip(colours, maps, strict=True)]  # [H, W, 3] each
-        below = sum(shares[..., k : k + 1] * read[k] for k in self.kept) / kept_total
+        below = sum(shares[..., k : k + 1] * read[k] for k in self.kept)
         if opts.reconstruct:
             out = below
         else:  # the kept layers' own colour in the frame, then the removed part filled from atlases
@@ -186,10 +197,9 @@ class Renderer:
             residual = frame.astype(np.float32) / 255.0 - sum(
                 original[..., k : k + 1] * static[k] for k in range(b.num_layers)
             )
-            kept = sum(shares[..., k : k + 1] * static[k] for k in self.kept) / kept_total + residual
+            kept = sum(shares[..., k : k + 1] * static[k] for k in self.kept) + residual
             removed = removal_matte(original, self.kept)[..., None]
             out = kept + (below - kept) * removed
-        shares = shares / kept_total
         for k, edit in edits:
             e = read_atlas(edit, maps[k])  # [H, W, 4] premultiplied
             out += shares[..., k : k + 1] * (e[..., :3] - e[..., 3:4] * read[k])
@@ -280,23 +290,31 @@ def render_frame_reference(
         return (top * (1 - fy) + bottom * fy).astype(np.float64)
 
     matte = removal_matte(np.asarray(baked.shares[t], np.float32), kept)
+    depth = baked.depth_at(t)
+    removed = [k for k in range(baked.num_layers) if k not in kept]
     for y in range(h):
         for x in range(w):
-            s = s_all = np.asarray(baked.shares[t, y, x], np.float64)
-            kept_total = s[kept].sum()
-            if kept_total <= KEPT_TINY:  # every kept share underflowed: the first kept layer
-                s, kept_total = np.eye(baked.num_layers)[kept[0]], 1.0
+            s_all = np.asarray(baked.shares[t, y, x], np.float64)
+            s = s_all.copy()
+            s[removed] = 0.0
+            for k in removed:  # to the kept layers behind it, in proportion to their shares
+                behind = sorted((j for j in kept if depth[j] < depth[k]), key=lambda j: depth[j]) or kept
+                total = sum(s_all[j] for j in behind)
+                for j in behind:
+                    if total <= KEPT_TINY:  # they all underflowed: the backmost takes it
+                        s[j] += s_all[k] if j == behind[0] else 0.0
+                    else:
+                        s[j] += s_all[k] * s_all[j] / total
             c = frame[y, x].astype(np.float64) / 255.0
             own = [bilinear(colours[k], baked.maps[k][t, y, x]) for k in range(baked.num_layers)]
             if options.reconstruct or options.remove:
-                below = sum(s[k] * own[k] for k in kept) / kept_total
+                below = sum(s[k] * own[k] for k in kept)
                 if options.reconstruct:
                     c = below
                 else:
                     r = c - sum(s_all[k] * own[k] for k in range(baked.num_layers))
-                    mine = sum(s[k] * own[k] for k in kept) / kept_total + r
+                    mine = sum(s[k] * own[k] for k in kept) + r
                     c = mine + (below - mine) * matte[y, x]
-                s = s / kept_total
             residual = 0.0
             if not (options.reconstruct or options.remove):
                 residual = c - sum(s[k] * own[k] for k in range(baked.num_layers))

@@ -157,14 +157,24 @@ class AtlasModel(nn.Module):
         """Frame pixels per atlas ``uv`` unit for a layer's nominal scale."""
         return pixels_per_unit(self.video.height, self.video.width) / self.geometries[layer].scale
 
-    def combine_shares(self, table: torch.Tensor, reads: list[torch.Tensor]) -> torch.Tensor:
-        """Shares ``[N, L + 1]`` from table logits ``[N, L]`` and each layer's atlas reads (a
-        foreground atlas's fourth channel, when it has one, is its alpha logit)."""
+    def combine_logits(self, table: torch.Tensor, reads: list[torch.Tensor]) -> torch.Tensor:
+        """Each foreground layer's logit ``[N, L]`` from table logits ``[N, L]`` and each layer's
+        atlas reads (a foreground atlas's fourth channel, when it has one, is its alpha logit)."""
         logits = [
             table[:, k - 1 : k] + reads[k][:, 3:4] if reads[k].shape[1] > 3 else table[:, k - 1 : k]
             for k in range(1, self.num_layers)
         ]
-        return self.to_shares(torch.cat(logits, dim=1))
+        return torch.cat(logits, dim=1)
+
+    def combine_shares(self, table: torch.Tensor, reads: list[torch.Tensor]) -> torch.Tensor:
+        """Shares ``[N, L + 1]`` from table logits ``[N, L]`` and each layer's atlas reads."""
+        return self.to_shares(self.combine_logits(table, reads))
+
+    @property
+    def layers_can_hide(self) -> bool:
+        """Whether a foreground layer can be hidden behind another: several foreground layers
+        with softmax shares (the fast model), where a layer's own presence is ``sigmoid(logit)``."""
+        return self.num_layers > 2 and self.config.model != "paper"
 
     def evaluate_pixels(
         self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor
@@ -189,10 +199,12 @@ class AtlasModel(nn.Module):
         return self.evaluate_pixels(x, y, torch.full_like(x, t))
 
     @torch.no_grad()
-    def frame_maps(self, t: int) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """What baking needs of frame ``t`` (row-major): each layer's ``uv`` ``[H * W, 2]`` and the
-        shares ``[H * W, L + 1]``; an atlas is read only when it holds an alpha. Equal to those of
-        ``frame_pixels`` (its plain reference), without reading every atlas's colour at every pixel."""
+    def frame_maps(self, t: int) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """What baking needs of frame ``t`` (row-major): each layer's ``uv`` ``[H * W, 2]``, the
+        shares ``[H * W, L + 1]`` and each foreground layer's own alpha ``[H * W, L]``
+        (``presences``); an atlas is read only when it holds an alpha. The first two equal those
+        of ``frame_pixels`` (its plain reference), without reading every atlas's colour at every
+        pixel."""
         h, w = self.video.height, self.video.width
         dev = next(self.parameters()).device
         ys, xs = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
@@ -204,7 +216,19 @@ class AtlasModel(nn.Module):
             atlas(uv) if atlas.channels > 3 else uv[:, :0]
             for atlas, uv in zip(self.atlases, uvs, strict=True)
         ]
-        return uvs, self.combine_shares(self.shares.at_pixels(x, y, frame), reads)
+        table = self.shares.at_pixels(x, y, frame)
+        return uvs, self.combine_shares(table, reads), self.presences(table, reads)
+
+    def presences(self, table: torch.Tensor, reads: list[torch.Tensor]) -> torch.Tensor:
+        """Each foreground layer's own alpha ``[N, L]``, whatever is in front of it: the sigmoid of
+        its atlas alpha where its atlas holds one (the table's per-pixel logits are left out:
+        they serve the softmax, which a layer half in front of another drives to the layer's
+        full presence), else of its logit. Tells which layer is in front (``baking.depth``)."""
+        logits = [
+            reads[k][:, 3:4] if reads[k].shape[1] > 3 else table[:, k - 1 : k]
+            for k in range(1, self.num_layers)
+        ]
+        return torch.sigmoid(torch.cat(logits, dim=1))
 
     @torch.no_grad()
     def render_frame(self, t: int) -> torch.Tensor:
@@ -217,7 +241,10 @@ class AtlasModel(nn.Module):
         """Fields evaluated at a batch. Keys: ``recon`` ``[3B, 3]`` (base, +x, +y), ``shares``
         ``[3B, L+1]``, ``uv_l`` ``[3B, 2]`` and ``rgb_l`` ``[3B, 3]`` per layer, ``flow_uv_l`` and
         ``flow_uv_next_l`` ``[F, 2]``, ``flow_shares`` and ``flow_shares_next`` ``[F, L+1]``,
-        ``rigid_uv_l`` ``[3G, 2]`` when the batch has rigid points."""
+        ``rigid_uv_l`` ``[3G, 2]`` when the batch has rigid points; with layers that can hide
+        (``layers_can_hide``) also ``hidden`` ``[F, L]``, how much of each foreground layer is
+        there but hidden at the flow points (no gradient), and ``hidden_uv_next_l`` ``[F, 2]``,
+        layer ``l``'s mapping where its global transforms carry them in ``flow_t_next``."""
         one = torch.ones_like(batch.x)
         b, f = batch.x.shape[0], batch.flow_x.shape[0]
         # every mapping is read once, at all points: [base, +x, +y | flow | flow target | rigid x3]
@@ -252,6 +279,15 @@ class AtlasModel(nn.Module):
         out["shares"], out["flow_shares"] = shares[: 3 * b], shares[3 * b :]
         table_next = self.shares.at_points(target, batch.flow_t_next)
         out["flow_shares_next"] = self.combine_shares(table_next, reads_next)
+        if self.layers_can_hide:
+            with torch.no_grad():  # a layer's own presence, minus what of it shows
+                presence = torch.sigmoid(self.combine_logits(table[3 * b :], [r[3 * b :] for r in reads]))
+                out["hidden"] = (presence - out["flow_shares"][:, 1:]).clamp_min(0.0)
+            source = xy[3 * b :]
+            for layer in range(1, self.num_layers):
+                mapping = self.mappings[layer]
+                carried = mapping.carry(source, batch.flow_t, batch.flow_t_next)
+                out[f"hidden_uv_next_{layer}"] = mapping(carried, batch.flow_t_next)
         out["share_table"] = table[: 3 * b]
         out["recon"] = sum(out["shares"][:, k : k + 1] * out[f"rgb_{k}"] for k in range(self.num_layers))
         return out
@@ -264,7 +300,7 @@ class AtlasModel(nn.Module):
 
     def get_loss_dict(self, out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
         """Unweighted loss terms. ``global_rigidity_*`` only when the batch has rigid points,
-        ``scribble`` only when it has scribbles."""
+        ``scribble`` only when it has scribbles, ``hidden_flow`` only when layers can hide."""
         recon, recon_dx, recon_dy = out["recon"].chunk(3)
         terms = {
             "rgb": losses.rgb_loss(out["recon"], torch.cat([batch.rgb, batch.rgb_dx, batch.rgb_dy])),
@@ -289,6 +325,15 @@ class AtlasModel(nn.Module):
             for k in range(self.num_layers)
         )
         terms["alpha_flow"] = losses.alpha_flow_loss(flow_shares, out["flow_shares_next"], batch.flow_weight)
+        if "hidden" in out:
+            terms["hidden_flow"] = sum(
+                losses.flow_loss(
+                    out[f"flow_uv_{k}"] * self.pixel_units(k),
+                    out[f"hidden_uv_next_{k}"] * self.pixel_units(k),
+                    out["hidden"][:, k - 1],
+                )
+                for k in range(1, self.num_layers)
+            )
         terms["bootstrap"] = losses.bootstrap_loss(1.0 - shares[:, 0], batch.mask)
         if batch.rigid_x is not None:
             terms["global_rigidity_background"] = losses.rigidity_loss(

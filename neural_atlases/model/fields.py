@@ -55,6 +55,15 @@ class MappingField(nn.Module):
         p = torch.baddbmm(m[:, :, 2:], m[:, :, :2], xy[:, :, None])[:, :, 0]  # [N, 3]
         return p[:, :2] / p[:, 2:]
 
+    @torch.no_grad()
+    def carry(self, xy: torch.Tensor, t: torch.Tensor, t_next: torch.Tensor) -> torch.Tensor:
+        """Where the global transforms alone carry points ``xy`` ``[N, 2]`` of frames ``t`` ``[N]``
+        in frames ``t_next`` ``[N]``: ``H_{t_next}^-1 H_t (x, y, 1)``, ``[N, 2]`` (no gradient)."""
+        uv = self.global_part(xy, t)
+        inverse = torch.linalg.inv(self.matrices()).index_select(0, t_next)  # [N, 3, 3]
+        p = torch.baddbmm(inverse[:, :, 2:], inverse[:, :, :2], uv[:, :, None])[:, :, 0]  # [N, 3]
+        return p[:, :2] / p[:, 2:]
+
     def residual(self) -> torch.Tensor:
         """The residual grids summed at the finest one's resolution: ``[T, h, w, 2]``.
 

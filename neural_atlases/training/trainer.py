@@ -119,6 +119,7 @@ class Trainer:
             "rigidity": lc.rigidity,
             "flow": lc.flow,
             "alpha_flow": lc.alpha_flow,
+            "hidden_flow": lc.hidden_flow,
             "bootstrap": lc.bootstrap if bootstrap else 0.0,
             "scribble": lc.scribble,
             "alpha_residual": lc.alpha_residual,

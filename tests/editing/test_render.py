@@ -12,7 +12,7 @@ from neural_atlases.editing.render import (
     Renderer,
     RenderOptions,
     edit_from_atlas,
-    kept_shares,
+    redistribute,
     render_frame_reference,
     static_edit,
 )
@@ -337,12 +337,34 @@ def test_edited_atlas_composites_the_edit():
     assert (out[:2, 3:, 3] == 0).all()  # unused and not edited: still unused
 
 
-def test_kept_shares_keep_the_ratio_of_tiny_shares_and_fill_underflow_with_the_first_kept():
+def test_redistribute_keeps_the_ratio_of_tiny_shares_and_fills_underflow_with_the_backmost():
     shares = np.array([[[1e-12, 3e-12, 1.0], [0.0, 0.0, 1.0], [0.5, 0.25, 0.25]]], np.float32)  # [1, 3, 3]
-    out, total = kept_shares(shares, [0, 1])
-    np.testing.assert_allclose(out[0, 0, :2] / total[0, 0], [0.25, 0.75], rtol=1e-5)
+    depth = np.array([0, 1, 2])
+    out = redistribute(shares, depth, [0, 1])
+    np.testing.assert_allclose(out[0, 0], [0.25, 0.75, 0.0], rtol=1e-5)
     np.testing.assert_array_equal(out[0, 1], [1.0, 0.0, 0.0])  # nothing kept is left: the background
-    assert total[0, 1, 0] == 1.0
-    np.testing.assert_array_equal(out[0, 2], shares[0, 2])  # an ordinary pixel is untouched
-    assert total[0, 2, 0] == np.float32(0.75)
-    np.testing.assert_array_equal(kept_shares(shares, [1])[0][0, 1], [0.0, 1.0, 0.0])
+    np.testing.assert_allclose(out[0, 2], [0.5 + 0.25 * 2 / 3, 0.25 + 0.25 / 3, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(redistribute(shares, depth, [1])[0, 1], [0.0, 1.0, 0.0])
+
+
+def test_a_layer_in_front_of_the_removed_one_keeps_its_share():
+    # the soft edge of layer 2 (30 %) over layer 1: removing layer 1 shows the background under
+    # that edge when layer 2 is in front, and more of layer 2 when layer 2 is behind layer 1
+    shares = np.array([[[1e-6, 0.7, 0.3 - 1e-6]]], np.float32)
+    front = redistribute(shares, np.array([0, 1, 2]), [0, 2])
+    np.testing.assert_allclose(front[0, 0], [0.7, 0.0, 0.3], atol=1e-6)
+    behind = redistribute(shares, np.array([0, 2, 1]), [0, 2])
+    bg = 1e-6 * (1 + 0.7 / 0.3)
+    np.testing.assert_allclose(behind[0, 0], [bg, 0.0, 1.0 - bg], atol=1e-6)
+    # removing the front layer: the layers behind share it as before, in proportion
+    kept_back = redistribute(shares, np.array([0, 1, 2]), [0, 1])
+    np.testing.assert_allclose(kept_back[0, 0], [1e-6 / 0.700001, 0.7 / 0.700001, 0.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("remove", [1, 2])
+def test_removing_with_a_depth_order_matches_reference(remove):
+    baked = _baked(3, seed=11)
+    baked.depth = np.array([[0, 2, 1], [0, 1, 2], [0, 2, 1]])
+    edits = [_random_edit(baked.atlases[0], seed=5), None, None]
+    _assert_matches_reference(baked, edits, RenderOptions(remove=frozenset({remove})))

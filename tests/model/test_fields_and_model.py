@@ -73,6 +73,23 @@ def test_mapping_residual_is_added_in_frame_units():
     torch.testing.assert_close(m(xy, t), expected, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("projective", [False, True])
+def test_carry_moves_points_by_the_global_transforms_alone(projective):
+    a = torch.tensor([[1.1, -0.2, 0.05], [0.15, 0.95, -0.1], [0.0, 0.0, 1.0]])
+    b = torch.tensor([[0.9, 0.1, -0.2], [-0.1, 1.05, 0.3], [0.05 * projective, 0.0, 1.0]])
+    m = MappingField(torch.stack([a, b, torch.eye(3)]), (H, W), [(3, 4)], 1.0, projective)
+    with torch.no_grad():
+        m.residuals[0].normal_()  # the residual plays no part
+    xy = _random_xy(30, seed=5)
+    t, t_next = torch.zeros(30, dtype=torch.long), torch.ones(30, dtype=torch.long)
+    carried = m.carry(xy, t, t_next)
+    torch.testing.assert_close(m.global_part(carried, t_next), m.global_part(xy, t), rtol=0, atol=1e-5)
+    homogeneous = torch.cat([xy, torch.ones(30, 1)], 1).double()
+    q = homogeneous @ (torch.linalg.inv(b.double()) @ a.double()).T
+    torch.testing.assert_close(carried.double(), q[:, :2] / q[:, 2:], rtol=0, atol=1e-5)
+    torch.testing.assert_close(m.carry(xy, t, t), xy, rtol=0, atol=1e-6)
+
+
 def test_mapping_gradients_reach_transforms_and_residuals():
     m = MappingField(torch.eye(3).expand(T, 3, 3).clone(), (H, W), [(3, 4)], 1.0, True)
     m(_random_xy(10), torch.arange(10) % T).square().sum().backward()
@@ -260,8 +277,70 @@ def test_scribble_term_appears_with_scribbles_and_layers_count():
     out = model.get_outputs(batch)
     assert out["shares"].shape == (3 * 128, 3)
     terms = _detached(model.get_loss_dict(out, batch))
-    assert set(terms) == EXPECTED_TERMS | {"scribble"}
+    assert set(terms) == EXPECTED_TERMS | {"scribble", "hidden_flow"}
     assert all(math.isfinite(float(t)) for t in terms.values())
+
+
+def _hidden_batch(t_next: int = 1) -> Batch:
+    """Flow points of frame 0 inside the block where layer 2 covers layer 1 (``_hiding_model``)."""
+    ys, xs = torch.meshgrid(torch.arange(4, 8), torch.arange(5, 10), indexing="ij")
+    x, y = xs.reshape(-1), ys.reshape(-1)
+    n = x.shape[0]
+    z = torch.zeros(n, dtype=torch.long)
+    return Batch(
+        x=x, y=y, t=z, rgb=torch.zeros(n, 3), rgb_dx=torch.zeros(n, 3), rgb_dy=torch.zeros(n, 3),
+        mask=torch.zeros(n), flow_x=x, flow_y=y, flow_t=z,
+        flow_target=torch.stack([x, y], -1).float(), flow_t_next=z + t_next, flow_weight=torch.ones(n),
+    )  # fmt: skip
+
+
+def _hiding_model() -> AtlasModel:
+    """Two foreground layers; in a block of every frame layer 1 is there (logit 4) behind layer 2
+    (logit 12), so about 98 % of layer 1 is hidden there."""
+    model = _identity_model(layers=2)
+    with torch.no_grad():
+        model.shares.logits.fill_(-12.0)
+        model.shares.logits[:, 3:9, 4:11, 0] = 4.0
+        model.shares.logits[:, 3:9, 4:11, 1] = 12.0
+    return model
+
+
+def test_hidden_share_is_the_layers_presence_less_what_shows():
+    model = _hiding_model()
+    batch = _hidden_batch()
+    out = model.get_outputs(batch)
+    total = 1.0 + math.exp(4.0) + math.exp(12.0)
+    for layer, logit in ((0, 4.0), (1, 12.0)):
+        presence, shown = 1.0 / (1.0 + math.exp(-logit)), math.exp(logit) / total
+        expected = torch.full((20,), presence - shown)
+        torch.testing.assert_close(out["hidden"][:, layer], expected, rtol=0, atol=1e-5)
+    assert float(out["hidden"][:, 1].max()) < 1e-3  # of the front layer, almost nothing is hidden
+    assert not out["hidden"].requires_grad
+
+
+def test_hidden_flow_is_zero_for_global_motion_and_measures_a_residual_that_changes():
+    model = _hiding_model()
+    shift = torch.stack([_translation(0.1 * i, -0.05 * i) for i in range(T)])
+    with torch.no_grad():
+        for mapping in model.mappings:  # each layer moves by its own global transform
+            mapping.affine.copy_(shift[:, :2])
+    batch = _hidden_batch()
+    terms = model.get_loss_dict(model.get_outputs(batch), batch)
+    assert float(terms["hidden_flow"].detach()) == pytest.approx(0.0, abs=1e-4)
+    with torch.no_grad():  # layer 1's residual moves by half a unit in frame 1 only
+        model.mappings[1].residuals[0][1, ..., 0] += 0.5
+    terms = model.get_loss_dict(model.get_outputs(batch), batch)
+    expected = 0.5 * model.pixel_units(1)  # in frame pixels, on the hidden points of layer 1
+    assert float(terms["hidden_flow"].detach()) == pytest.approx(expected, rel=1e-3)
+    terms["hidden_flow"].backward()
+    assert float(model.mappings[1].residuals[0].grad.abs().sum()) > 0
+
+
+def test_one_foreground_layer_has_no_hidden_term():
+    model = _identity_model(layers=1)
+    batch = _sampler().sample(64, 32)
+    out = model.get_outputs(batch)
+    assert "hidden" not in out and "hidden_flow" not in model.get_loss_dict(out, batch)
 
 
 def test_sampler_draws_some_base_pixels_among_the_scribbles():
@@ -348,8 +427,11 @@ def test_frame_maps_are_frame_pixels_uv_and_shares(atlas_alpha):
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.1 * torch.randn(p.shape, generator=g))
-    uvs, shares = model.frame_maps(1)
+    uvs, shares, presence = model.frame_maps(1)
     reference = model.frame_pixels(1)
     for uv, expected in zip(uvs, reference["uv"], strict=True):
         torch.testing.assert_close(uv, expected, rtol=0, atol=0)
     torch.testing.assert_close(shares, reference["shares"], rtol=0, atol=0)
+    with torch.no_grad():  # a layer's own alpha: its atlas's, without the table, when it has one
+        own = model.atlases[1](uvs[1])[:, 3:4] if atlas_alpha else model.shares.logits[1].reshape(-1, 1)
+    torch.testing.assert_close(presence, torch.sigmoid(own), rtol=0, atol=1e-6)

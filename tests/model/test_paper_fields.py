@@ -133,8 +133,9 @@ def test_two_foreground_layers_take_a_softmax_over_raw_outputs():
 
 def test_frame_maps_are_frame_pixels_uv_and_shares():
     model = build_paper_model(SMALL, VideoShape(T, H, W))
-    uvs, shares = model.frame_maps(2)
+    uvs, shares, presence = model.frame_maps(2)
     reference = model.frame_pixels(2)
     for uv, expected in zip(uvs, reference["uv"], strict=True):
         torch.testing.assert_close(uv, expected, rtol=0, atol=0)
     torch.testing.assert_close(shares, reference["shares"], rtol=0, atol=0)
+    assert presence.shape == (shares.shape[0], shares.shape[1] - 1)

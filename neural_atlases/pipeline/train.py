@@ -311,7 +311,8 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
     train_seconds = time.monotonic() - train_start
     step = trainer.state.step
     project.update_meta(config=to_dict(config), trained_steps=step)
-    trainer.optimiser.state.clear()  # its memory is reused by baking
+    trainer.optimiser.state.clear()  # its memory, and the flow that batches were drawn from, is
+    sampler.flows.clear()  # reused by baking
     release_memory()
     bake_start = time.monotonic()
     baked = bake_project(project, model, prepared.fingerprint, step=step)

@@ -27,8 +27,20 @@ def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
         if not m.any():
             return float("nan")
         d = d[m]
-    mse = float(d.mean())
+    return _decibels(float(d.mean()))
+
+
+def _decibels(mse: float) -> float:
+    """PSNR in dB of a mean squared error of 8-bit values."""
     return 10.0 * math.log10(255.0**2 / max(mse, 1e-10))
+
+
+def video_psnr(video: np.ndarray, reference: np.ndarray) -> tuple[float, list[float]]:
+    """PSNR in dB of a whole uint8 video ``[T, H, W, 3]`` against another, and of each frame: the
+    same figures as ``psnr`` over the video and over each frame, from per-frame squared errors
+    (no float64 copy of the whole video is made)."""
+    errors = [float(np.mean((v.astype(np.float64) - r) ** 2)) for v, r in zip(video, reference, strict=True)]
+    return _decibels(float(np.mean(errors))), [_decibels(e) for e in errors]
 
 
 def checkerboard(height: int, width: int, cells: int = 24) -> np.ndarray:
@@ -69,8 +81,7 @@ def evaluate(baked: Baked, frames: np.ndarray, out_dir: Path, fps: float) -> Eva
         for t, image in enumerate(renderer.frames(frames)):
             recon[t] = image
             bar.update()
-    per_frame = [psnr(recon[t], frames[t]) for t in range(frames.shape[0])]
-    result = Evaluation(psnr(recon, frames), per_frame)
+    result = Evaluation(*video_psnr(recon, frames))
     out_dir.mkdir(parents=True, exist_ok=True)
     write_video(out_dir / "reconstruction.mp4", recon, fps)
     for layer in range(1, num_layers):
@@ -80,7 +91,7 @@ def evaluate(baked: Baked, frames: np.ndarray, out_dir: Path, fps: float) -> Eva
     for layer in range(num_layers):
         boards = np.stack([checkerboard_frame(baked, layer, t, frames[t]) for t in range(frames.shape[0])])
         write_video(out_dir / f"checkerboard_{layer_name(layer)}.mp4", boards, fps)
-    metrics = {"psnr": result.psnr, "per_frame_psnr": per_frame, "frames": int(frames.shape[0])}
+    metrics = {"psnr": result.psnr, "per_frame_psnr": result.per_frame, "frames": int(frames.shape[0])}
     with atomic_write_path(out_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2))
     return result

@@ -34,7 +34,7 @@ from PIL import Image
 from neural_atlases.baking.bake import Baked
 from neural_atlases.conventions import layer_name
 from neural_atlases.editing.render import Renderer, RenderOptions
-from neural_atlases.evaluation.evaluate import checkerboard_frame, psnr
+from neural_atlases.evaluation.evaluate import checkerboard_frame, video_psnr
 from neural_atlases.io.images import atomic_write_path
 from neural_atlases.progress import ProgressFn
 
@@ -188,11 +188,11 @@ def write_media(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST_NAME).unlink(missing_ok=True)
     recon = reconstruct(baked, frames)
-    per_frame = [psnr(recon[t], frames[t]) for t in range(frames.shape[0])]
+    whole, per_frame = video_psnr(recon, frames)
     manifest = MediaManifest(
         key=key,
         step=int(step),
-        psnr=psnr(recon, frames),
+        psnr=whole,
         per_frame_psnr=per_frame,
         fps=float(fps),
         width=int(frames.shape[2]),

@@ -173,7 +173,7 @@ class AtlasModel(nn.Module):
     @property
     def layers_can_hide(self) -> bool:
         """Whether a foreground layer can be hidden behind another: several foreground layers
-        with softmax shares (the fast model), where a layer's own presence is ``sigmoid(logit)``."""
+        with softmax shares (the fast model), each with its own alpha (``presences``)."""
         return self.num_layers > 2 and self.config.model != "paper"
 
     def evaluate_pixels(
@@ -280,8 +280,8 @@ class AtlasModel(nn.Module):
         table_next = self.shares.at_points(target, batch.flow_t_next)
         out["flow_shares_next"] = self.combine_shares(table_next, reads_next)
         if self.layers_can_hide:
-            with torch.no_grad():  # a layer's own presence, minus what of it shows
-                presence = torch.sigmoid(self.combine_logits(table[3 * b :], [r[3 * b :] for r in reads]))
+            with torch.no_grad():  # a layer's own alpha, minus what of it shows
+                presence = self.presences(table[3 * b :], [r[3 * b :] for r in reads])
                 out["hidden"] = (presence - out["flow_shares"][:, 1:]).clamp_min(0.0)
             source = xy[3 * b :]
             for layer in range(1, self.num_layers):

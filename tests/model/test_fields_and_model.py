@@ -295,13 +295,14 @@ def _hidden_batch(t_next: int = 1) -> Batch:
 
 
 def _hiding_model() -> AtlasModel:
-    """Two foreground layers; in a block of every frame layer 1 is there (logit 4) behind layer 2
-    (logit 12), so about 98 % of layer 1 is hidden there."""
+    """Two foreground layers; on a block their atlas alphas say layer 1 is there (logit 4) behind
+    layer 2 (logit 12), so about 98 % of layer 1 is hidden there (identity maps: texel = pixel)."""
     model = _identity_model(layers=2)
     with torch.no_grad():
-        model.shares.logits.fill_(-12.0)
-        model.shares.logits[:, 3:9, 4:11, 0] = 4.0
-        model.shares.logits[:, 3:9, 4:11, 1] = 12.0
+        for layer, logit in ((1, 4.0), (2, 12.0)):
+            alpha = model.atlases[layer].levels[0][..., 3]
+            alpha.fill_(-12.0)
+            alpha[3:9, 4:11] = logit
     return model
 
 

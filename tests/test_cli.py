@@ -6,7 +6,9 @@ command may touch the project's input files.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -91,13 +93,27 @@ def config_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, scene, config_file):
     """A tiny project with user masks, trained for 20 steps with ``train``; with the hashes of its
-    inputs taken before training."""
+    inputs taken before training (what training wrote on stderr is kept beside it, in
+    ``train_stderr.txt``)."""
     root = tmp_path_factory.mktemp("cli") / "clip"
     write_project(scene, root, masks=True)
     hashes = {name: folder_hash(root / name) for name in ("frames", "masks")}
-    status = main(["train", "-p", str(root), "-s", "20", "-c", str(config_file)])
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["train", "-p", str(root), "-s", "20", "-c", str(config_file)])
     assert status == 0
+    (root.parent / "train_stderr.txt").write_text(stderr.getvalue())
     return root, hashes
+
+
+def test_training_progress_shows_psnr_once_evaluated(trained):
+    """The bar shows the loss from the first step and the PSNR from the first evaluation (step 10
+    here), never a PSNR of nan before it."""
+    stderr = (trained[0].parent / "train_stderr.txt").read_text()
+    lines = [line for line in stderr.replace("\r", "\n").splitlines() if line.startswith("training:")]
+    assert lines and all("loss=" in line for line in lines)
+    assert not any("nan" in line for line in lines)
+    assert "psnr=" not in lines[0] and "psnr=" in lines[-1]
 
 
 @pytest.fixture()

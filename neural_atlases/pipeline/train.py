@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import math
 import signal
 import sys
 import threading
@@ -286,7 +287,8 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
         meter.reset()
 
     def on_step(values: dict[str, float]) -> None:
-        bar.update(1, loss=values["total"], psnr=psnr_now[0])
+        shown = {} if math.isnan(psnr_now[0]) else {"psnr": psnr_now[0]}  # none before an evaluation
+        bar.update(1, loss=values["total"], **shown)
         snapshots.check()
         meter.add(values)
         step = trainer.state.step

@@ -152,18 +152,9 @@ def fit_points_transform(
             maxIters=options.ransac_iterations,
             confidence=0.999,
         )
-    elif model == "affine":
-        m, inl = cv2.estimateAffine2D(
-            s32,
-            d32,
-            method=cv2.RANSAC,
-            ransacReprojThreshold=options.ransac_px,
-            maxIters=options.ransac_iterations,
-            confidence=0.999,
-            refineIters=0,
-        )
     else:
-        m, inl = cv2.estimateAffinePartial2D(
+        estimate = cv2.estimateAffine2D if model == "affine" else cv2.estimateAffinePartial2D
+        m, inl = estimate(
             s32,
             d32,
             method=cv2.RANSAC,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from textures import texture
 
 from neural_atlases.preprocess.flow import compute_flows
 from neural_atlases.preprocess.masks import (
@@ -16,16 +17,6 @@ from neural_atlases.preprocess.masks import (
 
 H, W, T = 96, 128, 12
 FG = 120  # side of the foreground texture
-
-
-def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """Smooth multi-scale colour noise, ``float32 [height, width, 3]`` in [0, 255]."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros((height, width, 3), np.float32)
-    for sigma, amplitude in [(1.0, 0.5), (3.0, 1.0), (8.0, 1.5)]:
-        noise = cv2.GaussianBlur(rng.normal(size=(height, width, 3)).astype(np.float32), (0, 0), sigma)
-        out += amplitude * noise / noise.std()
-    return (out - out.min()) / (out.max() - out.min()) * 255.0
 
 
 def scene(blob: str = "disc", static: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -128,11 +128,10 @@ def redistribute(shares: np.ndarray, depth: np.ndarray, kept: list[int]) -> np.n
     out[..., removed] = 0.0
     for k in removed:
         behind = sorted((j for j in kept if depth[j] < depth[k]), key=lambda j: depth[j]) or kept
-        part = shares[..., behind]  # [H, W, B]
+        part = shares[..., behind]  # [H, W, B], a copy (indexed by a list)
         total = part.sum(-1, keepdims=True)
         empty = total[..., 0] <= KEPT_TINY
         if empty.any():
-            part = part.copy()
             part[empty] = 0.0
             part[empty, 0] = 1.0
             total = np.where(empty[..., None], np.float32(1.0), total)

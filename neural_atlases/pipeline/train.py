@@ -313,8 +313,9 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
     train_seconds = time.monotonic() - train_start
     step = trainer.state.step
     project.update_meta(config=to_dict(config), trained_steps=step)
-    trainer.optimiser.state.clear()  # its memory, and the flow that batches were drawn from, is
-    sampler.flows.clear()  # reused by baking
+    # the optimiser's state and the flow that batches were drawn from: their memory is reused by baking
+    trainer.optimiser.state.clear()
+    sampler.flows.clear()
     release_memory()
     bake_start = time.monotonic()
     baked = bake_project(project, model, prepared.fingerprint, step=step)

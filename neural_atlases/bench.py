@@ -60,14 +60,46 @@ TARGETS = {
 
 def _cli(*args: str) -> tuple[float, float]:
     """Run ``neural-atlases ARGS`` in a child process: ``(seconds, peak resident GB)``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "neural_atlases", *args], stdout=subprocess.DEVNULL)
-    seconds = time.monotonic() - start
-    if result.returncode != 0:
+    status, seconds, peak_gb = run_measured([sys.executable, "-m", "neural_atlases", *args])
+    if status != 0:
         sys.exit(f"bench: neural-atlases {' '.join(args)} failed (see above)")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024**2
+    return seconds, peak_gb
+
+
+PEAK_POLL_S = 0.05
+"""How often ``run_measured`` reads the child's peak resident size."""
+
+
+def run_measured(command: list[str]) -> tuple[int, float, float]:
+    """Run ``command`` (its stdout discarded): ``(exit status, seconds, peak resident GB)``.
+
+    The peak is the child's own high-water mark (``VmHWM`` in ``/proc/PID/status``, read every
+    ``PEAK_POLL_S`` while it runs; it only grows). ``getrusage``'s ``ru_maxrss`` of a child is not:
+    on Linux a child started by vfork + exec inherits the parent's mark, so it would be at least
+    this process's own peak. Where there is no ``/proc``, ``ru_maxrss`` it is.
+    """
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    status_file = Path(f"/proc/{process.pid}/status")
+    peak_kb = 0
+    while process.poll() is None:
+        peak_kb = max(peak_kb, _high_water_kb(status_file))
+        time.sleep(PEAK_POLL_S)
+    seconds = time.monotonic() - start
+    if peak_kb == 0:
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return process.returncode, seconds, peak_kb / 1024**2
+
+
+def _high_water_kb(status_file: Path) -> int:
+    """``VmHWM`` of a ``/proc/PID/status`` in kB; 0 when it cannot be read (gone, or no /proc)."""
+    try:
+        for line in status_file.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def mask_iou(project: Project, alpha: np.ndarray) -> float:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from neural_atlases.bench import mask_iou, table
+from neural_atlases.bench import mask_iou, run_measured, table
 from neural_atlases.conventions import frame_file_name
 from neural_atlases.io.images import write_image
 from neural_atlases.io.project import Project
@@ -20,3 +22,17 @@ def test_mask_iou_of_written_masks_against_the_true_alpha(tmp_path):
         write_image(project.masks_out_dir / frame_file_name(t), mask)
     assert mask_iou(project, alpha) == 16 / 24
     assert "| motion masks IoU | 0.67 | >= 0.7 |" in table({"mask_iou": 16 / 24})
+
+
+def test_run_measured_reads_the_childs_own_peak():
+    """A child that holds 300 MB peaks above 300 MB; a child that holds nothing peaks far below
+    this process (whose torch alone is hundreds of MB), which ``ru_maxrss`` would not show."""
+    status, seconds, big = run_measured(
+        [sys.executable, "-c", "import time; b = bytearray(300 << 20); time.sleep(0.3)"]
+    )
+    assert status == 0 and seconds > 0.3
+    assert 0.29 < big < 0.5
+    status, _, small = run_measured([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    assert status == 0 and small < 0.1
+    status, _, _ = run_measured([sys.executable, "-c", "raise SystemExit(3)"])
+    assert status == 3

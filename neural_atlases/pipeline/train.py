@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import math
 import signal
 import sys
 import threading
@@ -275,7 +274,6 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
     plan = training_plan(trainer, device, rates)
     print(format_plan(plan), file=sys.stderr)
     append_record(project.training_log_path, plan)
-    psnr_now = [float("nan")]
     meter = LossMeter()
 
     def log_losses(psnr: float | None = None) -> None:
@@ -287,8 +285,7 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
         meter.reset()
 
     def on_step(values: dict[str, float]) -> None:
-        shown = {} if math.isnan(psnr_now[0]) else {"psnr": psnr_now[0]}  # none before an evaluation
-        bar.update(1, loss=values["total"], **shown)
+        bar.update(1, loss=values["total"])
         snapshots.check()
         meter.add(values)
         step = trainer.state.step
@@ -296,7 +293,7 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
             log_losses()
 
     def on_eval(psnr: float) -> None:
-        psnr_now[0] = psnr
+        bar.update(0, psnr=psnr)  # shown from the first evaluation on
         log_losses(psnr)
         try_write_report(project)
 

@@ -96,7 +96,9 @@ def run_once(
     shutil.rmtree(root, ignore_errors=True)
     write_project(scene, root)
     config_path = root.with_name(root.name + ".json")
-    config_path.write_text(json.dumps(to_dict(config), indent=2))
+    settings = to_dict(config)
+    settings["preprocess"]["foreground_class"] = "motion"  # the synthetic sprites are no people
+    config_path.write_text(json.dumps(settings, indent=2))
     seconds, _ = _cli(
         "train",
         "-p",

@@ -34,8 +34,10 @@ class PreprocessConfig:
     """Frame gaps for which forward and backward flow is computed; long gaps stop drift."""
     flow_consistency_px: float = 1.0
     """Forward and backward flow must agree within this many pixels to be used."""
-    foreground_class: str = "motion"
-    """How masks are made when the project has none (its own masks/ always win): ``motion``
+    foreground_class: str = "auto"
+    """How masks are made when the project has none (its own masks/ always win): ``auto`` (Robust
+    Video Matting where ``models fetch rvm`` put it in the model cache and it finds a person in the
+    clip, else ``motion``), ``rvm`` (Robust Video Matting, from the model cache), ``motion``
     (class-agnostic motion, no weights), ``anything`` or a COCO class name such as ``person`` or
     ``bird`` (Mask R-CNN), ``modnet`` (portrait matting from ``modnet_onnx``) or ``selfie``
     (MediaPipe person segmentation, an optional extra)."""
@@ -43,6 +45,9 @@ class PreprocessConfig:
     """Mask R-CNN weights file (a state dict); ``null``: torchvision's cache, or a download."""
     modnet_onnx: str | None = None
     """MODNet's ONNX export, for ``foreground_class: "modnet"``."""
+    models_dir: str | None = None
+    """The cache of pretrained mask models (``neural-atlases models fetch``); ``null``:
+    ``$NEURAL_ATLASES_MODELS``, else ``~/.cache/neural_atlases/models``."""
     mask_score_threshold: float = 0.5
     """Mask R-CNN detections scoring below this are ignored."""
     refine_transforms: bool = True

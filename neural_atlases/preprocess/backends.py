@@ -7,7 +7,10 @@ A mask backend turns frames ``uint8 [T, H, W, 3]`` into masks ``float32 [T, H, W
 - ``motion``: class-agnostic motion segmentation (``preprocess.masks``), no weights;
 - ``anything`` or a COCO class name: Mask R-CNN (``preprocess.detection``);
 - ``modnet``: MODNet portrait matting from an ONNX file (``preprocess.matting``);
-- ``selfie``: MediaPipe's person segmentation (``preprocess.selfie``), an optional extra.
+- ``selfie``: MediaPipe's person segmentation (``preprocess.selfie``), an optional extra;
+- ``rvm``: Robust Video Matting from the model cache (``preprocess.rvm``, ``preprocess.models``);
+- ``auto``: the best that can be had: RVM where its file is in the cache and it finds a person in
+  the clip, else motion; it says which it used.
 
 A flow backend turns pairs of frames ``uint8 [N, H, W, 3]`` x 2 into flows ``float32 [N, H, W, 2]``
 (``preprocess.flow``'s convention): ``flow_backend(...).pair_flow(a, b)``; ``dis`` (OpenCV) or
@@ -42,7 +45,7 @@ PairFlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 MotionFlow = Callable[[], tuple[np.ndarray, np.ndarray]]
 """Gives forward and backward flow ``[T - gap, H, W, 2]`` already computed for the frames."""
 
-KEYWORD_CLASSES = ("motion", "anything", "modnet", "selfie")
+KEYWORD_CLASSES = ("auto", "motion", "anything", "modnet", "selfie", "rvm")
 """``foreground_class`` values that are not COCO class names."""
 
 
@@ -50,12 +53,14 @@ KEYWORD_CLASSES = ("motion", "anything", "modnet", "selfie")
 class MaskOptions:
     """Which mask backend runs, with what."""
 
-    foreground_class: str = "motion"
-    """``motion``, ``anything``, a COCO class name, ``modnet`` or ``selfie``."""
+    foreground_class: str = "auto"
+    """``auto``, ``motion``, ``anything``, a COCO class name, ``modnet``, ``selfie`` or ``rvm``."""
     mask_weights: str | None = None
     """Mask R-CNN weights file (a state dict); ``None``: torchvision's cache, or a download."""
     modnet_onnx: str | None = None
     """MODNet ONNX file (needed by ``modnet``)."""
+    models_dir: str | None = None
+    """The model cache (``preprocess.models.models_dir``); None: the user's default."""
     score_threshold: float = 0.5
     """Mask R-CNN detections below this score are ignored."""
     detection_side: int = 800
@@ -96,7 +101,7 @@ def torch_device() -> Any:
 def mask_backend_name(foreground_class: str) -> str:
     """The registry name serving ``foreground_class``; a misspelt class is a ``UserError`` that
     lists the valid ones."""
-    if foreground_class in ("motion", "modnet", "selfie"):
+    if foreground_class in ("auto", "motion", "modnet", "selfie", "rvm"):
         return foreground_class
     from neural_atlases.preprocess.detection import class_label
 
@@ -167,11 +172,67 @@ def _selfie(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend
     return MaskBackend("selfie", {"mediapipe": version, "model": file_identity(model)}, selfie_masks)
 
 
+def _rvm(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+    from neural_atlases.preprocess.models import model_path
+    from neural_atlases.preprocess.rvm import open_rvm, rvm_masks
+
+    path = model_path("rvm", options.models_dir)
+    if not path.is_file():
+        raise UserError(
+            f"foreground_class 'rvm': {path} not found; get it with `neural-atlases models fetch rvm`"
+        )
+    open_rvm(path)  # fails now on a bad file, not after the flow
+
+    def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        return rvm_masks(frames, open_rvm(path), progress)
+
+    return MaskBackend("rvm", {"onnx": file_identity(path)}, run)
+
+
+def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+    """RVM where its file is in the cache and it finds a person, else motion (``auto_choice``)."""
+    from neural_atlases.preprocess.models import model_path
+
+    motion = _motion(options, motion_flow)
+    path = model_path("rvm", options.models_dir)
+    if not path.is_file():
+        return MaskBackend("auto", {"used": "motion", **motion.settings}, _announce("motion", motion.run))
+    rvm = _rvm(options, motion_flow)
+
+    def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        from neural_atlases.preprocess.rvm import shows_a_person
+
+        mattes = rvm.run(frames, progress)
+        if shows_a_person(mattes):
+            _say("rvm", path)
+            return mattes
+        _say("motion (Robust Video Matting found no person)", None)
+        return motion.run(frames, None)
+
+    return MaskBackend("auto", {"used": "rvm-or-motion", **rvm.settings, **motion.settings}, run)
+
+
+def _say(used: str, path: Path | None) -> None:
+    import sys
+
+    print(f"masks: auto -> {used}" + (f" ({path})" if path else ""), file=sys.stderr)
+
+
+def _announce(used: str, run: MaskFn) -> MaskFn:
+    def announced(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        _say(used + " (no pretrained mask model in the cache: `neural-atlases models fetch rvm`)", None)
+        return run(frames, progress)
+
+    return announced
+
+
 MASK_BACKENDS: dict[str, Callable[[MaskOptions, MotionFlow | None], MaskBackend]] = {
     "motion": _motion,
     "maskrcnn": _maskrcnn,
     "modnet": _modnet,
     "selfie": _selfie,
+    "rvm": _rvm,
+    "auto": _auto,
 }
 """Registry of mask backends: name -> ``factory(options, motion_flow)``."""
 

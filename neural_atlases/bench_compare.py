@@ -3,7 +3,7 @@
 Both are trained, one after the other in one run on the same machine, through the real command
 line (``train --max-minutes``, preprocessing included), from fresh projects of the synthetic
 benchmark scene (``bench``), and every point is measured the user's way
-(``bench.quality_metrics``: reconstruction, clean plate and edit PSNR), in a copy of the project.
+(``bench_measure.quality_metrics``: reconstruction, clean plate and edit PSNR), in a copy of the project.
 
 A point at ``m`` minutes is what a user with an ``m``-minute budget gets:
 
@@ -31,11 +31,11 @@ import math
 import shutil
 from pathlib import Path
 
-from neural_atlases.bench import _cli, quality_metrics
+from neural_atlases.bench_measure import quality_metrics, run_cli
 from neural_atlases.config import PRESETS, Config, to_dict
 from neural_atlases.data.synthetic import Scene, SceneConfig, make_scene, write_project
 from neural_atlases.io.project import Project
-from neural_atlases.pipeline.train import checkpoint_path, snapshot_path
+from neural_atlases.pipeline.trained import checkpoint_path, snapshot_path
 from neural_atlases.training.checkpoint import read_checkpoint
 
 POINTS = (1.0, 2.0, 5.0)
@@ -99,7 +99,7 @@ def run_once(
     settings = to_dict(config)
     settings["preprocess"]["foreground_class"] = "motion"  # the synthetic sprites are no people
     config_path.write_text(json.dumps(settings, indent=2))
-    seconds, _ = _cli(
+    seconds, _ = run_cli(
         "train",
         "-p",
         str(root),

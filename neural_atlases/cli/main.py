@@ -340,7 +340,7 @@ def parse_layer(name: str, num_layers: int) -> list[int]:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from neural_atlases.editing.render import Renderer, RenderOptions
-    from neural_atlases.io.images import write_frames
+    from neural_atlases.io.images import check_writable, write_frames
     from neural_atlases.io.video import write_video
     from neural_atlases.pipeline.edits import given_atlases
     from neural_atlases.pipeline.report import try_record_render
@@ -352,6 +352,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if out.suffix not in ("", ".mp4"):
         raise UserError(f"-o {out}: give a .mp4 file or a folder (no suffix)")
     _check_output(project, out)
+    check_writable(out.parent if out.suffix else out, f"-o {out}")  # before any frame is rendered
     baked = load_trained(project)
     n = baked.num_layers
     if len(args.foreground) > n - 1:

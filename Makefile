@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-selfie browser test lint demo bench bench-compare bench-multi bench-real models real-clips clean
+.PHONY: install install-selfie browser test lint typecheck demo bench bench-compare bench-multi bench-real models real-clips clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ install-selfie: install
 lint: install
 	$(PY) -m ruff check neural_atlases tests
 
+# mypy over the package, configured in pyproject.toml ([tool.mypy])
+typecheck: install
+	$(PY) -m mypy
+
 # Debian's chromium and its driver, for the test that opens a report in a headless browser (that
 # test skips where they are missing). Installs nothing when they are there, or where there is no apt.
 browser:
@@ -32,7 +36,7 @@ browser:
 			|| echo "could not install chromium: the browser test will be skipped"; \
 	else echo "no chromium and no apt-get: the browser test will be skipped"; fi
 
-test: lint browser
+test: lint typecheck browser
 	$(PY) -m pytest
 
 demo: install
@@ -63,4 +67,4 @@ bench-real: install models real-clips
 	$(PY) -m neural_atlases.bench_real --sheets docs
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -30,23 +30,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from neural_atlases.bench_compare import compare
+from neural_atlases.bench_measure import MOTION_MASKS, iou, mask_iou, quality_metrics, run_cli
 from neural_atlases.config import PRESETS, to_dict
-from neural_atlases.data.synthetic import Scene, SceneConfig, make_scene, write_project
+from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
 from neural_atlases.editing.frame_edit import splat_frame_edit
 from neural_atlases.editing.render import Renderer, static_edit
 from neural_atlases.evaluation.evaluate import psnr
-from neural_atlases.io.images import read_frames, read_masks, write_image
+from neural_atlases.io.images import read_frames, read_masks
 from neural_atlases.io.project import Project
-from neural_atlases.pipeline.train import load_trained
+from neural_atlases.pipeline.trained import load_trained
 from neural_atlases.training.checkpoint import read_checkpoint
 
 TARGETS = {
@@ -57,60 +56,6 @@ TARGETS = {
     "render_fps_768x432": 100.0,
 }
 
-MOTION_MASKS = {"preprocess": {"foreground_class": "motion"}}
-"""The synthetic scenes are trained with motion masks (their sprites are no people for a matting
-model), which the spine benchmark measures."""
-
-
-def _cli(*args: str) -> tuple[float, float]:
-    """Run ``neural-atlases ARGS`` in a child process: ``(seconds, peak resident GB)``."""
-    status, seconds, peak_gb = run_measured([sys.executable, "-m", "neural_atlases", *args])
-    if status != 0:
-        sys.exit(f"bench: neural-atlases {' '.join(args)} failed (see above)")
-    return seconds, peak_gb
-
-
-PEAK_POLL_S = 0.05
-"""How often ``run_measured`` reads the child's peak resident size."""
-
-
-def run_measured(command: list[str]) -> tuple[int, float, float]:
-    """Run ``command`` (its stdout discarded): ``(exit status, seconds, peak resident GB)``.
-
-    The peak is the child's own high-water mark (``VmHWM`` in ``/proc/PID/status``, read every
-    ``PEAK_POLL_S`` while it runs; it only grows). ``getrusage``'s ``ru_maxrss`` of a child is not:
-    on Linux a child started by vfork + exec inherits the parent's mark, so it would be at least
-    this process's own peak. Where there is no ``/proc``, ``ru_maxrss`` it is.
-    """
-    start = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    status_file = Path(f"/proc/{process.pid}/status")
-    peak_kb = 0
-    while process.poll() is None:
-        peak_kb = max(peak_kb, _high_water_kb(status_file))
-        time.sleep(PEAK_POLL_S)
-    seconds = time.monotonic() - start
-    if peak_kb == 0:
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return process.returncode, seconds, peak_kb / 1024**2
-
-
-def _high_water_kb(status_file: Path) -> int:
-    """``VmHWM`` of a ``/proc/PID/status`` in kB; 0 when it cannot be read (gone, or no /proc)."""
-    try:
-        for line in status_file.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def mask_iou(project: Project, alpha: np.ndarray) -> float:
-    """IoU of the masks the tool made (``results/masks`` > 0.5) and the true alpha ``[T, H, W]`` > 0.5."""
-    t, h, w = alpha.shape
-    return iou(read_masks(project.masks_out_dir, t, h, w) > 0.5, alpha > 0.5)
-
 
 def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
     """Train the benchmark scene for ``minutes`` and measure it."""
@@ -118,7 +63,7 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
     write_project(scene, root)
     config = root / "motion_masks.json"  # what the motion masks give, whatever models are cached
     config.write_text(json.dumps(MOTION_MASKS) + "\n")
-    seconds, peak_gb = _cli(
+    seconds, peak_gb = run_cli(
         "train", "-p", str(root), "-c", str(config), "--max-minutes", str(minutes), "--restart"
     )
     payload = read_checkpoint(root / "results" / "checkpoints" / "checkpoint.pt")
@@ -133,68 +78,6 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
     }
 
 
-def quality_metrics(root: Path, scene: Scene, figure: Path | None = None) -> dict[str, float]:
-    """Reconstruction, clean plate, edit PSNR and alpha IoU of a trained project of ``scene``,
-    measured through the command line (and the README's picture, when ``figure`` is given)."""
-    project = Project(root)
-    baked = load_trained(project)
-    frames = scene.frames
-    renders = root / "results" / "bench"
-    # everything goes the user's way, through the command line
-    _cli("render", "-p", str(root), "--reconstruct", "-o", str(renders / "reconstruction"))
-    _cli("render", "-p", str(root), "-r", "foreground", "-o", str(renders / "clean_plate"))
-    edited_frame = renders / "edited_frame" / "00000.png"
-    write_image(edited_frame, scene.edited[0])
-    _cli("atlases", "-p", str(root), "-cf", str(edited_frame), "-o", str(renders / "edited_atlases"))
-    _cli(
-        "render",
-        "-p",
-        str(root),
-        "-b",
-        str(renders / "edited_atlases" / "background_atlas.png"),
-        "-f",
-        str(renders / "edited_atlases" / "foreground_atlas_0.png"),
-        "-o",
-        str(renders / "edited"),
-    )
-    animated = renders / "animated_atlases"
-    _cli("atlases", "-p", str(root), "-a", "-o", str(animated))
-    _cli(
-        "render",
-        "-p",
-        str(root),
-        "-b",
-        str(animated / "background_atlas"),
-        "-f",
-        str(animated / "foreground_atlas_0"),
-        "--reconstruct",
-        "-o",
-        str(renders / "animated_reconstruction"),
-    )
-    _cli("export", "-p", str(root), "-o", str(renders / "export"))
-    mattes = read_masks(renders / "export" / "mattes" / "foreground_0", *frames.shape[:3]) > 0.5
-    recon = read_frames(renders / "reconstruction")
-    removed = read_frames(renders / "clean_plate")
-    edited = read_frames(renders / "edited")
-    if figure is not None:
-        overview_figure(figure, frames, recon, removed, baked.atlases, edited)
-    region = scene.edit_region[1:]
-    on_fg = region & (scene.alpha[1:] > 0.5)
-    share = np.asarray(baked.shares[..., 1]) > 0.5
-    truth = scene.alpha > 0.5
-    return {
-        "reconstruction_psnr": psnr(recon, frames),
-        "clean_plate_psnr": psnr(removed, scene.background, truth),
-        "edit_psnr": psnr(edited[1:], scene.edited[1:], region),
-        "edit_psnr_foreground": psnr(edited[1:], scene.edited[1:], on_fg),
-        "edit_psnr_background": psnr(edited[1:], scene.edited[1:], region & ~on_fg),
-        "unedited_psnr": psnr(frames[1:], scene.edited[1:], region),
-        "alpha_iou": iou(share, truth),
-        "animated_reconstruction_psnr": psnr(read_frames(renders / "animated_reconstruction"), frames),
-        "export_matte_iou": iou(mattes, truth),
-    }
-
-
 def multi_metrics(root: Path, minutes: float) -> dict[str, float]:
     """Train the two-sprite scene (``configs/multi_layer.json``, its scribbles) for ``minutes``
     and measure each layer against its sprite: matte IoU, removal PSNR where the sprite was."""
@@ -205,16 +88,16 @@ def multi_metrics(root: Path, minutes: float) -> dict[str, float]:
     settings["preprocess"].update(MOTION_MASKS["preprocess"])
     config.write_text(json.dumps(settings, indent=2) + "\n")
     args = ("-p", str(root))
-    seconds, peak_gb = _cli("train", *args, "-c", str(config), "--max-minutes", str(minutes), "--restart")
+    seconds, peak_gb = run_cli("train", *args, "-c", str(config), "--max-minutes", str(minutes), "--restart")
     baked = load_trained(Project(root))
     state = read_checkpoint(root / "results" / "checkpoints" / "checkpoint.pt")["state"]
     renders = root / "results" / "bench"
-    _cli("render", *args, "--reconstruct", "-o", str(renders / "reconstruction"))
-    _cli("export", *args, "-o", str(renders / "export"))
+    run_cli("render", *args, "--reconstruct", "-o", str(renders / "reconstruction"))
+    run_cli("export", *args, "-o", str(renders / "export"))
     metrics = {"reconstruction_psnr": psnr(read_frames(renders / "reconstruction"), scene.frames)}
     for k in range(scene.config.sprites):
         name = f"foreground_{k}"
-        _cli("render", *args, "-r", name, "-o", str(renders / f"without_{name}"))
+        run_cli("render", *args, "-r", name, "-o", str(renders / f"without_{name}"))
         truth = scene.sprite_alpha[k] > 0.5
         removed = read_frames(renders / f"without_{name}")
         mattes = read_masks(renders / "export" / "mattes" / name, *scene.frames.shape[:3]) > 0.5
@@ -247,39 +130,11 @@ def multi_table(metrics: dict[str, float]) -> str:
     return table(metrics, rows)
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two boolean masks."""
-    return float((a & b).sum() / max((a | b).sum(), 1))
-
-
-def overview_figure(
-    path: Path, frames: np.ndarray, recon: np.ndarray, removed: np.ndarray, atlases: list, edited: np.ndarray
-) -> None:
-    """The README's picture: a frame, its reconstruction, the foreground removed; the atlases (on
-    grey where unused) and the edited frame."""
-    t = frames.shape[0] * 2 // 3
-    h = frames.shape[1]
-
-    def fit(image: np.ndarray) -> np.ndarray:
-        if image.shape[2] == 4:
-            a = image[..., 3:4].astype(np.float32) / 255.0
-            image = (image[..., :3] * a + 128 * (1 - a)).astype(np.uint8)
-        w = max(1, round(image.shape[1] * h / image.shape[0]))
-        return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-
-    gap = np.full((h, 4, 3), 255, np.uint8)
-    top = np.concatenate([frames[t], gap, recon[t], gap, removed[t]], 1)
-    bottom = np.concatenate([fit(atlases[0]), gap, fit(atlases[1]), gap, edited[t]], 1)
-    width = max(top.shape[1], bottom.shape[1])
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in (top, bottom)]
-    write_image(path, np.concatenate([rows[0], np.full((4, width, 3), 255, np.uint8), rows[1]], 0))
-
-
 def render_speed(root: Path) -> float:
     """Frames per second of compositing an edited 768 x 432 video (encoding excluded)."""
     scene = make_scene(SceneConfig(width=768, height=432, frames=30))
     write_project(scene, root)
-    _cli("train", "-p", str(root), "-s", "20", "--restart")
+    run_cli("train", "-p", str(root), "-s", "20", "--restart")
     baked = load_trained(Project(root))
     splats = splat_frame_edit(scene.frames[0], scene.edited[0], 0, baked)
     edits = [static_edit(s) if s is not None else None for s in splats]
@@ -338,8 +193,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.compare:
-        from neural_atlases.bench_compare import compare
-
         compare(args.out, args.minutes or 10.0)
         return 0
     if args.multi:

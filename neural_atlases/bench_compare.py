@@ -3,7 +3,7 @@
 Both are trained, one after the other in one run on the same machine, through the real command
 line (``train --max-minutes``, preprocessing included), from fresh projects of the synthetic
 benchmark scene (``bench``), and every point is measured the user's way
-(``bench.quality_metrics``: reconstruction, clean plate and edit PSNR), in a copy of the project.
+(``bench_measure.quality_metrics``: reconstruction, clean plate and edit PSNR), in a copy of the project.
 
 A point at ``m`` minutes is what a user with an ``m``-minute budget gets:
 
@@ -30,12 +30,13 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
-from neural_atlases.bench import _cli, quality_metrics
+from neural_atlases.bench_measure import quality_metrics, run_cli
 from neural_atlases.config import PRESETS, Config, to_dict
 from neural_atlases.data.synthetic import Scene, SceneConfig, make_scene, write_project
 from neural_atlases.io.project import Project
-from neural_atlases.pipeline.train import checkpoint_path, snapshot_path
+from neural_atlases.pipeline.trained import checkpoint_path, snapshot_path
 from neural_atlases.training.checkpoint import read_checkpoint
 
 POINTS = (1.0, 2.0, 5.0)
@@ -80,7 +81,7 @@ def run_model(out: Path, name: str, scene: Scene, minutes: float) -> list[dict[s
     config = PRESETS[MODELS[name]]
     if schedules_in_steps(config):
         return run_once(out / name, scene, config, minutes, snapshot_minutes(minutes))
-    points = []
+    points: list[dict[str, float]] = []
     for i, budget in enumerate(budgets(minutes)):
         early = tuple(m for m in snapshot_minutes(minutes) if m < budget) if i == 0 else ()
         points += run_once(out / f"{name}_{budget:g}min", scene, config, budget, early)
@@ -99,7 +100,7 @@ def run_once(
     settings = to_dict(config)
     settings["preprocess"]["foreground_class"] = "motion"  # the synthetic sprites are no people
     config_path.write_text(json.dumps(settings, indent=2))
-    seconds, _ = _cli(
+    seconds, _ = run_cli(
         "train",
         "-p",
         str(root),
@@ -110,7 +111,7 @@ def run_once(
         "--restart",
         *(("--snapshots", ",".join(f"{m:g}" for m in asked)) if asked else ()),
     )
-    points = []
+    points: list[dict[str, float]] = []
     for m in asked:
         path = snapshot_path(Project(root), m)
         if not path.is_file():  # the run ended before this time
@@ -158,7 +159,7 @@ def at_minutes(points: list[dict[str, float]], minutes: float) -> dict[str, floa
 def summary(fast: list[dict[str, float]], paper: list[dict[str, float]], minutes: float) -> dict:
     """The comparison's figures: table rows at the table's points, the smallest lead, the times
     to the paper model's final reconstruction PSNR and their ratio."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in budgets(minutes):
         f, p = at_minutes(fast, m), at_minutes(paper, m)
         if f is not None and p is not None:

@@ -28,15 +28,15 @@ import cv2
 import numpy as np
 
 from neural_atlases.baking.bake import Baked
-from neural_atlases.bench import _cli
+from neural_atlases.bench_measure import run_cli
 from neural_atlases.data.clips import packaged_clip
-from neural_atlases.editing.render import Renderer, RenderOptions, edit_from_atlas, static_edit
+from neural_atlases.editing.render import EditSource, Renderer, RenderOptions, edit_from_atlas, static_edit
 from neural_atlases.errors import UserError
 from neural_atlases.evaluation.evaluate import video_psnr
 from neural_atlases.evaluation.sticker import STICKER_PERIOD_PX, changed_pixels, sticker_pattern, warp_psnr
 from neural_atlases.io.images import read_frames, write_image
 from neural_atlases.io.project import Project
-from neural_atlases.pipeline.train import load_trained
+from neural_atlases.pipeline.trained import load_trained
 from neural_atlases.preprocess.flow import compute_flows
 from neural_atlases.training.checkpoint import read_checkpoint
 
@@ -85,7 +85,7 @@ CLIPS = {
 
 def sticker_render(baked: Baked, frames: np.ndarray) -> np.ndarray:
     """The clip with ``sticker_pattern`` painted over every foreground atlas: ``uint8 [T, H, W, 3]``."""
-    edits = [None]
+    edits: list[EditSource | None] = [None]
     for atlas in baked.atlases[1:]:
         period = STICKER_PERIOD_PX * baked_scale(baked, atlas)
         pattern = sticker_pattern(atlas.shape[0], atlas.shape[1], period)
@@ -155,9 +155,9 @@ def run_clip(clip: RealClip, out: Path, scale: float, sheets: Path | None) -> di
         init += ["--size", f"{clip.size[0]}x{clip.size[1]}"]
     elif clip.max_side:
         init += ["--max-side", str(clip.max_side)]
-    _cli(*init)
+    run_cli(*init)
     minutes = clip.minutes * scale
-    seconds, peak_gb = _cli("train", "-p", str(root), "--max-minutes", f"{minutes:g}", "--restart")
+    seconds, peak_gb = run_cli("train", "-p", str(root), "--max-minutes", f"{minutes:g}", "--restart")
     state = read_checkpoint(root / "results" / "checkpoints" / "checkpoint.pt")["state"]
     frames = read_frames(Project(root).frames_dir)
     sheet = sheets / f"real_{clip.name}.png" if sheets else root / "contact_sheet.png"

@@ -296,7 +296,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 
 def _coerce(hint: Any, value: Any, path: str) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, path)
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint):

@@ -25,7 +25,7 @@ ProgressFn = Callable[[int, int], None]
 """``progress(done, total)``: ``done`` items of ``total`` finished; ``total <= 0`` if unknown."""
 
 
-def format_duration(seconds: float) -> str:
+def format_duration(seconds: float | None) -> str:
     """``75.2`` -> ``"01:15"``, ``3725`` -> ``"1:02:05"``; ``"--:--"`` for unknown or infinite."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "--:--"

@@ -181,6 +181,8 @@ CASES = [
     ("render: -o in masks", lambda c: ["render", "-p", c.trained, "-o", c.trained / "masks" / "x"], "masks"),
     ("render: -o in scribbles", lambda c: ["render", "-p", c.trained, "-o", c.trained / "scribbles" / "x"], "scribbles"),
     ("render: -o a file", lambda c: ["render", "-p", c.trained, "-o", c.base / "notes.txt" / "x.mp4"], "notes.txt is a file"),
+    ("render: -o unwritable", lambda c: ["render", "-p", c.trained, "--reconstruct", "-o", "/proc/nope/out.mp4"], "cannot write in /proc"),
+    ("render: -o folder unwritable", lambda c: ["render", "-p", c.trained, "-o", "/proc/nope/frames"], "cannot write in /proc"),
     ("render: atlas missing", lambda c: ["render", "-p", c.trained, "-b", c.base / "gone.png", "-o", c.out], "gone.png"),
     ("render: atlas garbage", lambda c: ["render", "-p", c.trained, "-b", c.base / "garbage.png", "-o", c.out], "garbage.png"),
     ("render: atlas text", lambda c: ["render", "-p", c.trained, "-f", c.base / "notes.txt", "-o", c.out], "notes.txt"),
@@ -249,3 +251,25 @@ def test_a_bad_train_flag_leaves_no_trace_in_the_project(tmp_path, capsys, flags
     assert main(["train", "-p", str(root), *flags]) == 2
     assert capsys.readouterr().err.startswith("error:")
     assert sorted(p.name for p in root.iterdir()) == ["frames"]
+
+
+CHEAP_FIRST = [
+    "render: -o unwritable",
+    "render: -o folder unwritable",
+    "render: -o a file",
+]
+"""Cases whose check is cheap and must come before any heavy work (reading the model, rendering a
+frame): the error is the only stderr line but one at most, and nothing is written."""
+
+
+@pytest.mark.parametrize("name", CHEAP_FIRST)
+def test_a_cheap_check_comes_before_any_heavy_work(c, capsys, name):
+    args = next(a for n, a, _ in CASES if n == name)
+    results = c.trained / "results"
+    before = sorted((p.relative_to(results), p.stat().st_mtime_ns) for p in results.rglob("*"))
+    capsys.readouterr()
+    assert main([str(a) for a in args(c)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip("\n").splitlines()) <= 2, err  # no progress of a stage that ran first
+    assert "rendering" not in err
+    assert sorted((p.relative_to(results), p.stat().st_mtime_ns) for p in results.rglob("*")) == before

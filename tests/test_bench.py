@@ -6,7 +6,8 @@ import sys
 
 import numpy as np
 
-from neural_atlases.bench import mask_iou, run_measured, table
+from neural_atlases.bench import table
+from neural_atlases.bench_measure import mask_iou, run_measured
 from neural_atlases.conventions import frame_file_name
 from neural_atlases.io.images import write_image
 from neural_atlases.io.project import Project

@@ -26,7 +26,7 @@ from neural_atlases.editing.render import Renderer, RenderOptions
 from neural_atlases.io.images import read_frames, read_image, read_rgba, write_image
 from neural_atlases.io.project import Project
 from neural_atlases.io.video import read_video, write_video
-from neural_atlases.pipeline.train import load_trained
+from neural_atlases.pipeline.trained import load_trained
 
 SMALL_CONFIG = {
     "train": {"batch_size": 512, "eval_every": 10, "checkpoint_every": 10},

@@ -74,8 +74,8 @@ def bake(model: AtlasModel, progress: ProgressFn | None = None) -> Baked:
         if progress:
             progress(t + 1, video.frames)
     atlases = []
-    for layer, atlas in enumerate(model.atlases):
-        rgb = (atlas.texture()[..., :3].clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+    for layer in range(model.num_layers):
+        rgb = (model.atlas(layer).texture()[..., :3].clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
         usage = atlas_usage(maps[layer], shares[..., layer], rgb.shape[:2])
         atlases.append(np.concatenate([rgb, usage[..., None]], -1))
     return Baked(maps, shares, atlases, depth_ranks(votes))
@@ -98,8 +98,7 @@ def atlas_usage(
             xi = np.clip(fx(p[:, 0]).astype(np.int64), 0, aw - 1)
             yi = np.clip(fy(p[:, 1]).astype(np.int64), 0, ah - 1)
             used[yi * aw + xi] = True
-    used = used.reshape(ah, aw).astype(np.uint8) * 255
-    return cv2.dilate(used, np.ones((3, 3), np.uint8))
+    return cv2.dilate(used.reshape(ah, aw).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
 
 
 def save_baked(baked: Baked, folder: Path, fingerprint: str) -> None:

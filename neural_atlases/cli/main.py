@@ -209,7 +209,7 @@ def parse_minutes(text: str, option: str) -> tuple[float, ...]:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from neural_atlases.evaluation.evaluate import evaluate
     from neural_atlases.pipeline.report import build_report
-    from neural_atlases.pipeline.train import load_trained
+    from neural_atlases.pipeline.trained import load_trained
 
     project = _open(args.project)
     baked = load_trained(project)
@@ -250,7 +250,7 @@ def _check_output(project, out: Path) -> None:
 
 
 def cmd_atlases(args: argparse.Namespace) -> int:
-    from neural_atlases.pipeline.train import load_trained, write_atlases
+    from neural_atlases.pipeline.trained import load_trained, write_atlases
 
     project = _open(args.project)
     if args.animated:
@@ -277,7 +277,7 @@ def cmd_atlases(args: argparse.Namespace) -> int:
 
 def _animated_atlases(project, out: Path) -> list[Path]:
     from neural_atlases.pipeline.edits import write_animated_atlases
-    from neural_atlases.pipeline.train import load_trained
+    from neural_atlases.pipeline.trained import load_trained
     from neural_atlases.progress import Progress
 
     baked = load_trained(project)
@@ -304,7 +304,7 @@ def _atlases_from_frame(project, edited_path: Path, frame: int | None, out: Path
     from neural_atlases.conventions import atlas_file_name
     from neural_atlases.editing.frame_edit import edited_atlas, splat_frame_edit
     from neural_atlases.io.images import read_image, write_image
-    from neural_atlases.pipeline.train import load_trained
+    from neural_atlases.pipeline.trained import load_trained
 
     baked = load_trained(project)
     files = project.frame_files()
@@ -340,11 +340,11 @@ def parse_layer(name: str, num_layers: int) -> list[int]:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from neural_atlases.editing.render import Renderer, RenderOptions
-    from neural_atlases.io.images import write_frames
+    from neural_atlases.io.images import check_writable, write_frames
     from neural_atlases.io.video import write_video
     from neural_atlases.pipeline.edits import given_atlases
     from neural_atlases.pipeline.report import try_record_render
-    from neural_atlases.pipeline.train import load_trained
+    from neural_atlases.pipeline.trained import load_trained
     from neural_atlases.progress import Progress
 
     project = _open(args.project)
@@ -352,6 +352,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if out.suffix not in ("", ".mp4"):
         raise UserError(f"-o {out}: give a .mp4 file or a folder (no suffix)")
     _check_output(project, out)
+    check_writable(out.parent if out.suffix else out, f"-o {out}")  # before any frame is rendered
     baked = load_trained(project)
     n = baked.num_layers
     if len(args.foreground) > n - 1:
@@ -379,7 +380,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from neural_atlases.export.compositing import export_project
-    from neural_atlases.pipeline.train import load_trained
+    from neural_atlases.pipeline.trained import load_trained
     from neural_atlases.progress import Progress
 
     project = _open(args.project)

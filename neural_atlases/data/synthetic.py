@@ -226,7 +226,7 @@ def _centred_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return x - (width - 1) / 2.0, y - (height - 1) / 2.0
 
 
-def _apply_homography(h: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+def _apply_homography(h: np.ndarray, x: np.ndarray | float, y: np.ndarray | float) -> tuple[np.ndarray, ...]:
     """Homography ``[3, 3]`` applied to points ``x, y`` (any equal shapes)."""
     w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
     return (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w, (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
@@ -343,8 +343,8 @@ def _shape_mask(rng: np.random.Generator, height: int, width: int) -> np.ndarray
         cv2.circle(mask, c, int(radius * 16 * 0.7), 255, -1, cv2.LINE_AA, 4)
     elif kind == 2:
         box = ((*centre,), (radius * rng.uniform(0.8, 2), radius), rng.uniform(0, 180))
-        points = cv2.boxPoints(box)
-        cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        corners = cv2.boxPoints(box)
+        cv2.fillPoly(mask, [np.round(corners * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
     else:
         points = centre + rng.normal(0, radius, (rng.integers(2, 5), 2))
         thickness = int(rng.integers(1, 4))
@@ -377,12 +377,12 @@ def _background_texture(config: SceneConfig, height: int, width: int) -> np.ndar
         blob = np.exp(-0.5 * (((x[window] - cx) / sx) ** 2 + ((y[window] - cy) / sy) ** 2))
         tex[window] += blob[..., None] * colour
     for _ in range(max(8, height * width // 1200)):
-        cover = _shape_mask(rng, height, width)[..., None] * rng.uniform(0.6, 0.95)
+        cover: np.ndarray = _shape_mask(rng, height, width)[..., None] * rng.uniform(0.6, 0.95)
         shade = rng.uniform(0.45, 0.75) if rng.random() < 0.5 else rng.uniform(1.3, 1.7)
         colour = palette[rng.integers(len(palette))] * shade
         tex = tex * (1.0 - cover) + colour * cover
     grain = cv2.GaussianBlur(rng.normal(size=(height, width)).astype(np.float32), (0, 0), 0.8)
-    tex += 8.0 * grain[..., None]
+    tex = tex + 8.0 * grain[..., None]
     return _to_uint8(np.clip(tex, 16, 239))
 
 
@@ -548,7 +548,7 @@ def _composite(
     for k in reversed(range(len(alphas))):
         visible[k] = alphas[k] * uncovered
         uncovered = uncovered * (1.0 - alphas[k])
-    total = sum(visible)
+    total = sum(visible, np.zeros_like(uncovered))
     colour = background * (1.0 - total)[..., None] + sum(
         v[..., None] * c for v, c in zip(visible, colours, strict=True)
     )
@@ -756,7 +756,8 @@ def save_ground_truth(scene: Scene, path: Path) -> None:
     }
     arrays["scribble_frames"] = np.asarray(scene.scribble_frames, np.int64)
     config = json.dumps(dataclasses.asdict(scene.config))
-    np.savez_compressed(Path(path), config=np.asarray(config), **arrays)
+    # numpy's stub types every keyword as its allow_pickle: bool
+    np.savez_compressed(Path(path), config=np.asarray(config), **arrays)  # type: ignore[arg-type]
 
 
 def load_ground_truth(path: Path) -> Scene:

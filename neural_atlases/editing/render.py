@@ -175,8 +175,8 @@ class Renderer:
     def frame(self, t: int, frame: np.ndarray) -> np.ndarray:
         """Frame ``t`` rendered: ``frame`` is the original ``[H, W, 3]`` uint8; returns the same."""
         opts = self.options
-        edits = [(k, e(t)) for k, e in enumerate(self.edits) if e is not None and k in self.kept]
-        edits = [(k, e) for k, e in edits if e is not None]
+        reads = [(k, e(t)) for k, e in enumerate(self.edits) if e is not None and k in self.kept]
+        edits = [(k, e) for k, e in reads if e is not None]
         if not opts.reconstruct and not opts.remove:
             return self._edits_only(t, frame, edits)
         b = self.baked
@@ -229,12 +229,13 @@ class Renderer:
         ]
         residual = crop - sum(shares[..., k : k + 1] * colours[k] for k in range(b.num_layers))
         delta = np.zeros_like(crop)
-        for k, edit, rows, cols in boxes:
+        for k, edit, row_span, col_span in boxes:
             sub = (
-                slice(rows.start - ys.start, rows.stop - ys.start),
-                slice(cols.start - xs.start, cols.stop - xs.start),
+                slice(row_span.start - ys.start, row_span.stop - ys.start),
+                slice(col_span.start - xs.start, col_span.stop - xs.start),
             )
-            e = read_atlas(edit, np.ascontiguousarray(b.maps[k][t][rows, cols]))  # [h, w, 4] premultiplied
+            texels = np.ascontiguousarray(b.maps[k][t][row_span, col_span])
+            e = read_atlas(edit, texels)  # [h, w, 4] premultiplied
             s = shares[sub][..., k : k + 1]
             delta[sub] += s * (e[..., :3] - e[..., 3:4] * (colours[k][sub] + residual[sub]))
         crop += delta
@@ -319,9 +320,10 @@ def render_frame_reference(
                 residual = c - sum(s[k] * own[k] for k in range(baked.num_layers))
             delta = 0.0
             for k in kept:
-                if edits[k] is None:
+                edit = edits[k]
+                if edit is None:
                     continue
-                e = bilinear(edits[k], baked.maps[k][t, y, x])
+                e = bilinear(edit, baked.maps[k][t, y, x])
                 delta = delta + s[k] * (e[:3] - e[3] * (own[k] + residual))
             c = c + delta
             out[y, x] = c

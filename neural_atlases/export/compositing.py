@@ -139,7 +139,8 @@ def composite_export(folder: Path, atlases: dict[str, np.ndarray] | None = None)
     frames = []
     for t in range(info["frames"]):
         name = frame_file_name(t)
-        total, foreground = 0.0, 0.0
+        total: np.ndarray | float = 0.0
+        foreground: np.ndarray | float = 0.0
         for layer in reversed(info["layers"]):  # foreground mattes first: the background needs them
             atlas = (atlases or {}).get(layer["name"])
             if atlas is None:

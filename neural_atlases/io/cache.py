@@ -42,7 +42,8 @@ def write_cache(path: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
     """Write arrays with their key, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **{KEY: np.asarray(key)}, **arrays)
+        # numpy's stub types every keyword as its allow_pickle: bool
+        np.savez(f, **{KEY: np.asarray(key)}, **arrays)  # type: ignore[arg-type]
 
 
 def cached(path: Path, key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -65,6 +65,22 @@ def _write_failure(path: Path, e: OSError) -> str:
     return e.strerror or _reason(e)
 
 
+def check_writable(folder: Path, what: str) -> None:
+    """Raise ``UserError`` (starting with ``what``) when files cannot be made in ``folder``, which
+    the writer makes later with its parents: the nearest folder of it that exists must be a folder
+    and take a new file. A probe file is made there and removed at once; nothing else is written.
+    Cheap, so a command runs it before any heavy work."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise UserError(f"{what}: {existing} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=existing)
+    except OSError as e:
+        raise UserError(f"{what}: cannot write in {existing}: {e.strerror or _reason(e)}") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _to_rgb(image: Image.Image) -> np.ndarray:
     """Any PIL image -> ``[H, W, 3]`` uint8 (alpha dropped, 16-bit scaled to 8-bit)."""
     if image.mode in _SIXTEEN_BIT_MODES:

@@ -9,7 +9,9 @@ into the paper's loss terms, unweighted (the trainer weighs them, in one place).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 import torch
 from torch import nn
@@ -24,7 +26,7 @@ from neural_atlases.conventions import (
 from neural_atlases.model import losses
 from neural_atlases.model.fields import AtlasField, MappingField, ShareField
 from neural_atlases.model.mlp import CoordinateMLP
-from neural_atlases.model.paper_fields import paper_fields
+from neural_atlases.model.paper_fields import MLPAtlasField, MLPMappingField, MLPShareField, paper_fields
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,21 @@ class Batch:
     rigid_step: int = 0
     scribble: torch.Tensor | None = None  # [B] long layer index, -1 where none
 
+    def rigid_points(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """``(rigid_x, rigid_y, rigid_t)`` when the batch has rigid points, else None."""
+        if self.rigid_x is None or self.rigid_y is None or self.rigid_t is None:
+            return None
+        return self.rigid_x, self.rigid_y, self.rigid_t
+
+
+class PixelFields(TypedDict):
+    """Every field at ``N`` pixels (``AtlasModel.evaluate_pixels``)."""
+
+    uv: list[torch.Tensor]  # one [N, 2] a layer
+    rgb: list[torch.Tensor]  # one [N, 3] a layer
+    shares: torch.Tensor  # [N, L + 1]
+    recon: torch.Tensor  # [N, 3]
+
 
 def residual_grid_sizes(video: VideoShape, cells: tuple[int, ...]) -> list[tuple[int, int]]:
     """``(h, w)`` of each mapping residual grid: nodes every ``cell`` pixels, corners included."""
@@ -83,6 +100,12 @@ def residual_grid_sizes(video: VideoShape, cells: tuple[int, ...]) -> list[tuple
 class AtlasModel(nn.Module):
     """Mappings, atlases and shares for one clip: the fast fields (``model.fields``, with
     ``config.model == "fast"``) or the paper's MLPs (``model.paper_fields``), read the same way."""
+
+    mappings: nn.ModuleList  # of MappingField or MLPMappingField, one a layer (``mapping(l)``)
+    atlases: nn.ModuleList  # of AtlasField or MLPAtlasField, one a layer (``atlas(l)``)
+    shares: ShareField | MLPShareField
+    to_shares: Callable[[torch.Tensor], torch.Tensor]
+    """``[N, L]`` share-field outputs (plus atlas alphas) -> ``[N, L + 1]`` shares."""
 
     def __init__(
         self,
@@ -102,10 +125,7 @@ class AtlasModel(nn.Module):
         hw = (video.height, video.width)
         if transforms is None:
             transforms = torch.eye(3).expand(num_layers, video.frames, 3, 3).clone()
-        if share_logits is None and config.model != "paper":
-            share_logits = torch.zeros(video.frames, *hw, config.foreground_layers)
         self.to_shares = layer_shares
-        """``[N, L]`` share-field outputs (plus atlas alphas) -> ``[N, L + 1]`` shares."""
         if config.model == "paper":  # the paper's MLPs behind the same interface
             sides = [g.atlas_width for g in geometries]
             self.mappings, self.atlases, self.shares = paper_fields(
@@ -126,11 +146,25 @@ class AtlasModel(nn.Module):
             AtlasField(g.atlas_height, g.atlas_width, config.atlas_levels, 3 + (alpha if i else 0))
             for i, g in enumerate(geometries)
         )
+        if share_logits is None:
+            share_logits = torch.zeros(video.frames, *hw, config.foreground_layers)
         self.shares = ShareField(share_logits)
 
     @property
     def num_layers(self) -> int:
         return len(self.geometries)
+
+    def mapping(self, layer: int) -> MappingField | MLPMappingField:
+        """Layer ``layer``'s mapping field (``self.mappings[layer]``, typed)."""
+        field = self.mappings[layer]
+        assert isinstance(field, MappingField | MLPMappingField)
+        return field
+
+    def atlas(self, layer: int) -> AtlasField | MLPAtlasField:
+        """Layer ``layer``'s atlas field (``self.atlases[layer]``, typed)."""
+        field = self.atlases[layer]
+        assert isinstance(field, AtlasField | MLPAtlasField)
+        return field
 
     def set_mixed_precision(self, enabled: bool) -> None:
         """Switch bfloat16 autocast on CUDA on or off for every network that tolerates it
@@ -176,9 +210,7 @@ class AtlasModel(nn.Module):
         with softmax shares (the fast model), each with its own alpha (``presences``)."""
         return self.num_layers > 2 and self.config.model != "paper"
 
-    def evaluate_pixels(
-        self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor
-    ) -> dict[str, list | torch.Tensor]:
+    def evaluate_pixels(self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> PixelFields:
         """Every field at integer pixels ``[N]``: ``uv`` and ``rgb`` (lists, one ``[N, 2]`` /
         ``[N, 3]`` per layer), ``shares`` ``[N, L + 1]`` and ``recon`` ``[N, 3]``."""
         xy = self.normalise(torch.stack([x, y], -1).float())
@@ -186,11 +218,11 @@ class AtlasModel(nn.Module):
         reads = [atlas(uv) for atlas, uv in zip(self.atlases, uvs, strict=True)]
         shares = self.combine_shares(self.shares.at_pixels(x, y, t), reads)
         rgbs = [r[:, :3] for r in reads]
-        recon = sum(shares[:, k : k + 1] * rgbs[k] for k in range(self.num_layers))
+        recon = losses.sum_terms(shares[:, k : k + 1] * rgbs[k] for k in range(self.num_layers))
         return {"uv": uvs, "rgb": rgbs, "shares": shares, "recon": recon}
 
     @torch.no_grad()
-    def frame_pixels(self, t: int) -> dict[str, list | torch.Tensor]:
+    def frame_pixels(self, t: int) -> PixelFields:
         """``evaluate_pixels`` over every pixel of frame ``t`` (row-major)."""
         h, w = self.video.height, self.video.width
         dev = next(self.parameters()).device
@@ -212,10 +244,7 @@ class AtlasModel(nn.Module):
         frame = torch.full_like(x, t)
         xy = self.normalise(torch.stack([x, y], -1).float())
         uvs = [mapping(xy, frame) for mapping in self.mappings]
-        reads = [
-            atlas(uv) if atlas.channels > 3 else uv[:, :0]
-            for atlas, uv in zip(self.atlases, uvs, strict=True)
-        ]
+        reads = [self.atlas(k)(uv) if self.atlas(k).channels > 3 else uv[:, :0] for k, uv in enumerate(uvs)]
         table = self.shares.at_pixels(x, y, frame)
         return uvs, self.combine_shares(table, reads), self.presences(table, reads)
 
@@ -254,12 +283,14 @@ class AtlasModel(nn.Module):
         xy = self.normalise(torch.stack([x, y], -1).float())
         target = self.normalise(batch.flow_target)
         all_xy, all_t = [xy, target], [t, batch.flow_t_next]
-        if batch.rigid_x is not None:
+        rigid = batch.rigid_points()
+        if rigid is not None:
             d = batch.rigid_step
-            rx = torch.cat([batch.rigid_x, batch.rigid_x + d, batch.rigid_x])
-            ry = torch.cat([batch.rigid_y, batch.rigid_y, batch.rigid_y + d])
+            rigid_x, rigid_y, rigid_t = rigid
+            rx = torch.cat([rigid_x, rigid_x + d, rigid_x])
+            ry = torch.cat([rigid_y, rigid_y, rigid_y + d])
             all_xy.append(self.normalise(torch.stack([rx, ry], -1).float()))
-            all_t.append(batch.rigid_t.repeat(3))
+            all_t.append(rigid_t.repeat(3))
         all_xy_t, all_t_t = torch.cat(all_xy), torch.cat(all_t)
         out: dict[str, torch.Tensor] = {}
         reads, reads_next = [], []
@@ -268,10 +299,10 @@ class AtlasModel(nn.Module):
             out[f"uv_{layer}"] = uv[: 3 * b]
             out[f"flow_uv_{layer}"] = uv[3 * b : 3 * b + f]
             out[f"flow_uv_next_{layer}"] = uv[3 * b + f : 3 * b + 2 * f]
-            if batch.rigid_x is not None:
+            if rigid is not None:
                 out[f"rigid_uv_{layer}"] = uv[3 * b + 2 * f :]
             reads.append(self.atlases[layer](uv[: 3 * b + f]))  # base points and flow sources
-            has_alpha = self.atlases[layer].channels > 3  # only alphas are needed there
+            has_alpha = self.atlas(layer).channels > 3  # only alphas are needed there
             reads_next.append(self.atlases[layer](out[f"flow_uv_next_{layer}"]) if has_alpha else uv[:f, :0])
             out[f"rgb_{layer}"] = reads[-1][: 3 * b, :3]
         table = self.shares.at_pixels(x, y, t)  # [3B + F, L]
@@ -285,11 +316,14 @@ class AtlasModel(nn.Module):
                 out["hidden"] = (presence - out["flow_shares"][:, 1:]).clamp_min(0.0)
             source = xy[3 * b :]
             for layer in range(1, self.num_layers):
-                mapping = self.mappings[layer]
+                mapping = self.mapping(layer)
+                assert isinstance(mapping, MappingField)  # layers hide in the fast model alone
                 carried = mapping.carry(source, batch.flow_t, batch.flow_t_next)
                 out[f"hidden_uv_next_{layer}"] = mapping(carried, batch.flow_t_next)
         out["share_table"] = table[: 3 * b]
-        out["recon"] = sum(out["shares"][:, k : k + 1] * out[f"rgb_{k}"] for k in range(self.num_layers))
+        out["recon"] = losses.sum_terms(
+            out["shares"][:, k : k + 1] * out[f"rgb_{k}"] for k in range(self.num_layers)
+        )
         return out
 
     def _jacobian(self, uv3: torch.Tensor, layer: int, step_px: float) -> torch.Tensor:
@@ -309,14 +343,14 @@ class AtlasModel(nn.Module):
             ),
         }
         shares = out["shares"].chunk(3)[0]  # [B, L + 1]
-        terms["sparsity"] = sum(
+        terms["sparsity"] = losses.sum_terms(
             losses.sparsity_loss(out[f"rgb_{k}"].chunk(3)[0], shares[:, k]) for k in range(1, self.num_layers)
         )
-        terms["rigidity"] = sum(
+        terms["rigidity"] = losses.sum_terms(
             losses.rigidity_loss(self._jacobian(out[f"uv_{k}"], k, 1.0)) for k in range(self.num_layers)
         )
         flow_shares = out["flow_shares"]
-        terms["flow"] = sum(
+        terms["flow"] = losses.sum_terms(
             losses.flow_loss(
                 out[f"flow_uv_{k}"] * self.pixel_units(k),
                 out[f"flow_uv_next_{k}"] * self.pixel_units(k),
@@ -326,7 +360,7 @@ class AtlasModel(nn.Module):
         )
         terms["alpha_flow"] = losses.alpha_flow_loss(flow_shares, out["flow_shares_next"], batch.flow_weight)
         if "hidden" in out:
-            terms["hidden_flow"] = sum(
+            terms["hidden_flow"] = losses.sum_terms(
                 losses.flow_loss(
                     out[f"flow_uv_{k}"] * self.pixel_units(k),
                     out[f"hidden_uv_next_{k}"] * self.pixel_units(k),
@@ -339,7 +373,7 @@ class AtlasModel(nn.Module):
             terms["global_rigidity_background"] = losses.rigidity_loss(
                 self._jacobian(out["rigid_uv_0"], 0, float(batch.rigid_step))
             )
-            terms["global_rigidity_foreground"] = sum(
+            terms["global_rigidity_foreground"] = losses.sum_terms(
                 losses.rigidity_loss(self._jacobian(out[f"rigid_uv_{k}"], k, float(batch.rigid_step)))
                 for k in range(1, self.num_layers)
             )

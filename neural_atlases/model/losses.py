@@ -6,12 +6,21 @@ in one place. Each function returns a scalar and is tested on exact answers.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
 
 _RIGID_MIN = 2.0 * math.sqrt(2.0)  # ||I||_F + ||I^-1||_F for 2 x 2: the value of any isometry
+
+
+def sum_terms(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """The sum of one or more tensors, added left to right as ``sum()`` adds them, but without its
+    ``0`` start: the result is a tensor (what a loss's ``backward()`` needs), not ``Tensor | int``."""
+    return functools.reduce(operator.add, terms)
 
 
 def _weighted_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:

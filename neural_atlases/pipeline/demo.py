@@ -17,11 +17,12 @@ import numpy as np
 from neural_atlases.baking.bake import Baked
 from neural_atlases.conventions import atlas_file_name
 from neural_atlases.data.clips import packaged_clip
-from neural_atlases.editing.render import Renderer, RenderOptions, edit_from_atlas, static_edit
+from neural_atlases.device import pick_device
+from neural_atlases.editing.render import EditSource, Renderer, RenderOptions, edit_from_atlas, static_edit
 from neural_atlases.io.images import read_frames, read_rgba, write_image
 from neural_atlases.io.project import Project, init_project, resolve_project
 from neural_atlases.io.video import write_video
-from neural_atlases.pipeline.train import TrainRequest, pick_device, train_project
+from neural_atlases.pipeline.train import TrainRequest, train_project
 from neural_atlases.progress import Progress
 
 DEMO_CLIP = "bigbuckbunny.mp4"
@@ -112,7 +113,7 @@ def render_demo(project: Project, baked: Baked) -> dict[str, Path]:
         outputs[f"edited atlas {layer}"] = path
         edit = edit_from_atlas(atlas, read_rgba(path), name=str(path))
         edits.append(static_edit(edit) if edit is not None else None)
-    jobs = {
+    jobs: dict[str, tuple[list[EditSource | None], RenderOptions]] = {
         "edited video": (edits, RenderOptions()),
         "foreground removed": (
             [None] * baked.num_layers,

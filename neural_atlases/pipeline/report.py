@@ -22,9 +22,11 @@ from neural_atlases.baking.bake import Baked
 from neural_atlases.errors import UserError
 from neural_atlases.io.images import atomic_write_path
 from neural_atlases.io.project import Project
+from neural_atlases.pipeline.trained import checkpoint_path, load_trained
 from neural_atlases.progress import Progress
 from neural_atlases.report.media import MediaManifest, read_manifest, write_media
 from neural_atlases.report.page import ReportData, render_page
+from neural_atlases.training.checkpoint import read_checkpoint
 from neural_atlases.training.log import loss_history, read_log
 
 
@@ -146,9 +148,6 @@ def write_report(project: Project) -> Path:
 
 def trained_key(project: Project) -> str:
     """``fingerprint:step`` of the project's checkpoint (``UserError`` when it has none)."""
-    from neural_atlases.pipeline.train import checkpoint_path
-    from neural_atlases.training.checkpoint import read_checkpoint
-
     payload = read_checkpoint(checkpoint_path(project))
     return f"{payload['extra'].get('fingerprint')}:{payload['state']['step']}"
 
@@ -157,8 +156,6 @@ def build_report(project: Project, frames_for: Callable[[Project, Baked], np.nda
     """The ``report`` command: make the media again when they are missing or show another model
     than the checkpoint's, then write the page. ``frames_for(project, baked)`` reads the input
     frames and checks they are the ones the model was trained on."""
-    from neural_atlases.pipeline.train import checkpoint_path, load_trained
-
     if not checkpoint_path(project).is_file() and not project.training_log_path.is_file():
         raise UserError(
             f"nothing to report in {project.root}: run `neural-atlases train -p {project.root}` first"

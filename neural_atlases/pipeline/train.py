@@ -15,22 +15,21 @@ from pathlib import Path
 
 import torch
 
-from neural_atlases.baking.bake import Baked, bake, load_baked, save_baked
+from neural_atlases.baking.bake import Baked
 from neural_atlases.config import Config, load_config, to_dict
-from neural_atlases.conventions import atlas_file_name
+from neural_atlases.device import pick_device
 from neural_atlases.errors import UserError
-from neural_atlases.io.images import remove_partial_writes, write_image
+from neural_atlases.io.images import remove_partial_writes
 from neural_atlases.io.lock import project_lock
 from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.pipeline.prepare import prepare
 from neural_atlases.pipeline.report import clear_media, refresh_media, try_write_report, write_report
+from neural_atlases.pipeline.trained import bake_project, checkpoint_path, snapshot_path
 from neural_atlases.progress import Progress
 from neural_atlases.report.page import duration
 from neural_atlases.training.checkpoint import (
-    CHECKPOINT_NAME,
     load_checkpoint,
-    read_checkpoint,
     remove_partial_checkpoints,
     restore_state,
     save_checkpoint,
@@ -89,32 +88,6 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` picks CUDA, then MPS, then the CPU; a named device must be there."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA device is available (try --device cpu)")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UserError("--device mps: no Apple GPU is available (try --device cpu)")
-    if name not in ("cpu", "cuda", "mps"):
-        raise UserError(f"unknown --device {name!r}: use auto, cpu, cuda or mps")
-    return torch.device(name)
-
-
-def checkpoint_path(project: Project) -> Path:
-    return project.checkpoints_dir / CHECKPOINT_NAME
-
-
-def snapshot_path(project: Project, minutes: float) -> Path:
-    """Where the snapshot taken at ``minutes`` of a run goes (``TrainRequest.snapshot_minutes``)."""
-    return project.checkpoints_dir / f"snapshot_{minutes:g}min.pt"
 
 
 class Snapshots:
@@ -383,36 +356,3 @@ def prefit(
             model, tc.prefit_steps, tc.batch_size, tc.lr_transform, tc.seed, deadline, progress
         )
         bar.write("mapping pre-fit: mean error " + ", ".join(f"{e:.2f}" for e in errors) + " px")
-
-
-def bake_project(project: Project, model: AtlasModel, fingerprint: str, step: int) -> Baked:
-    """Bake a model into ``results/baked`` and write its static atlases."""
-    with Progress(model.video.frames, "baking", unit="frame") as bar:
-        baked = bake(model, progress=bar.callback())
-    save_baked(baked, project.baked_dir, f"{fingerprint}:{step}")
-    write_atlases(baked, project.atlases_dir)
-    return baked
-
-
-def write_atlases(baked: Baked, folder: Path) -> list[Path]:
-    """Write each layer's static atlas as an RGBA PNG; returns the paths."""
-    paths = []
-    for layer, atlas in enumerate(baked.atlases):
-        path = folder / atlas_file_name(layer)
-        write_image(path, atlas)
-        paths.append(path)
-    return paths
-
-
-def load_trained(project: Project) -> Baked:
-    """The baked maps of a trained project (baked again from the checkpoint when missing)."""
-    path = checkpoint_path(project)
-    payload = read_checkpoint(path)
-    key = f"{payload['extra'].get('fingerprint')}:{payload['state']['step']}"
-    baked = load_baked(project.baked_dir, key)
-    if baked is None:
-        model, _, _ = load_checkpoint(path, pick_device("auto"))
-        baked = bake_project(
-            project, model, payload["extra"].get("fingerprint", ""), payload["state"]["step"]
-        )
-    return baked

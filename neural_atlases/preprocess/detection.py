@@ -77,7 +77,7 @@ def union_of_detections(
         keep &= labels == label
     if not keep.any():
         return np.zeros(masks.shape[1:], np.float32)
-    return (masks[keep] > MASK_PROBABILITY).any(axis=0).astype(np.float32)
+    return np.asarray((masks[keep] > MASK_PROBABILITY).any(axis=0), np.float32)
 
 
 def build_maskrcnn(

@@ -59,7 +59,7 @@ def _gray(frame: np.ndarray) -> np.ndarray:
 
 
 def _dis(options: FlowOptions) -> cv2.DISOpticalFlow:
-    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[options.preset])
+    dis = cv2.DISOpticalFlow.create(_DIS_PRESETS[options.preset])
     if options.finest_scale is not None:
         dis.setFinestScale(options.finest_scale)
     return dis
@@ -72,7 +72,8 @@ def dis_flow(frame_a: np.ndarray, frame_b: np.ndarray, options: FlowOptions = Fl
     ``frame_b``.
     """
     _check_frames(np.stack([frame_a, frame_b]))
-    flow = _dis(options).calc(_gray(frame_a), _gray(frame_b), None)
+    # None: no initial flow, which OpenCV takes and its stub does not say
+    flow = _dis(options).calc(_gray(frame_a), _gray(frame_b), None)  # type: ignore[call-overload]
     return np.asarray(flow, dtype=np.float32)
 
 
@@ -104,8 +105,9 @@ def compute_flows(
         dis = _dis(options)
     for i in range(n):
         if pair_flow is None:
-            forward[i] = dis.calc(grays[i], grays[i + gap], None)
-            backward[i] = dis.calc(grays[i + gap], grays[i], None)
+            # None: no initial flow, which OpenCV takes and its stub does not say
+            forward[i] = dis.calc(grays[i], grays[i + gap], None)  # type: ignore[call-overload]
+            backward[i] = dis.calc(grays[i + gap], grays[i], None)  # type: ignore[call-overload]
         else:
             pair = frames[[i, i + gap]]  # [2, H, W, 3]
             forward[i], backward[i] = pair_flow(pair, pair[::-1])

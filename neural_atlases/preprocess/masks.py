@@ -95,7 +95,7 @@ def clean_mask(raw: np.ndarray, options: MotionMaskOptions = MotionMaskOptions()
     filling and a final dilation.
     """
     h, w = raw.shape
-    mask = raw.astype(np.uint8)
+    mask: np.ndarray = raw.astype(np.uint8)
     if options.open_px > 0:
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _disc(options.open_px))
     if options.close_px > 0:

@@ -331,8 +331,7 @@ def _canvas(
     lo = np.minimum(lo, 0)
     hi = np.maximum(hi, [width - 1, height - 1])
     offset = np.array([[1.0, 0, -lo[0]], [0, 1.0, -lo[1]], [0, 0, 1.0]])
-    size = (int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1)
-    return offset, size
+    return offset, (int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1)
 
 
 def _box_corners(mask: np.ndarray) -> np.ndarray:

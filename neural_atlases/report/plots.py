@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -28,8 +29,8 @@ class Series:
     """One line: ``xs`` and ``ys`` of equal length (``None`` or NaN in ``ys`` leaves a gap)."""
 
     name: str
-    xs: list[float]
-    ys: list[float | None]
+    xs: Sequence[float]
+    ys: Sequence[float | None]
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,11 @@ def line_plot(series: list[Series], spec: PlotSpec) -> str:
     for i, s in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
         commands, pen_down = [], False
-        for x, y in zip(s.xs, s.ys, strict=True):
-            if not _ok(y, spec.log_y) or not math.isfinite(x):
+        for x, value in zip(s.xs, s.ys, strict=True):
+            if value is None or not _ok(value, spec.log_y) or not math.isfinite(x):
                 pen_down = False
                 continue
-            commands.append(f"{'L' if pen_down else 'M'}{px(x):.1f} {py(y):.1f}")
+            commands.append(f"{'L' if pen_down else 'M'}{px(x):.1f} {py(value):.1f}")
             pen_down = True
         parts.append(
             f'<path class="series" data-name="{escape(s.name)}" d="{" ".join(commands)}" '

@@ -119,7 +119,8 @@ def save_checkpoint(
     try:
         with os.fdopen(fd, "wb") as f:
             recorder = _WriteRecorder(f)
-            torch.save(payload, recorder)
+            # torch.save writes to any object with write(); its annotation asks for IO[bytes]
+            torch.save(payload, recorder)  # type: ignore[arg-type]
             f.flush()
             os.fsync(f.fileno())
             os.fchmod(f.fileno(), new_file_mode())  # mkstemp makes 0600

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from neural_atlases.model.losses import sum_terms
 from neural_atlases.training.trainer import Trainer
 
 TRIALS = 3
@@ -54,7 +55,7 @@ def measure_rates(trainer: Trainer, eval_frames: list[int], trials: int = TRIALS
             rigid_step=lc.global_rigidity_px,
         )
         terms = trainer.model.get_loss_dict(trainer.model.get_outputs(batch), batch)
-        total = sum(weights[k] * v for k, v in terms.items() if weights.get(k, 0.0) > 0.0)
+        total = sum_terms(weights[k] * v for k, v in terms.items() if weights.get(k, 0.0) > 0.0)
         total.backward()
         trainer.optimiser.zero_grad(set_to_none=True)
         _sync(device)

@@ -16,6 +16,7 @@ import torch
 from neural_atlases.config import ModelConfig
 from neural_atlases.conventions import pixels_per_unit, unsquash_alpha
 from neural_atlases.model.atlas_model import AtlasModel, LayerGeometry, VideoShape, residual_grid_sizes
+from neural_atlases.model.fields import AtlasField, MappingField
 from neural_atlases.preprocess.align import fit_grid
 from neural_atlases.preprocess.fill import push_pull_fill
 from neural_atlases.preprocess.transforms import apply_transform
@@ -129,8 +130,8 @@ def visibility(layer_weights: np.ndarray, layer: int) -> np.ndarray:
 def build_model(
     config: ModelConfig,
     frames: np.ndarray,  # [T, H, W, 3] uint8
-    layer_weights: np.ndarray,  # [L + 1, T, H, W] which pixels belong to each layer (bg first)
-    pixel_transforms: np.ndarray,  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, per layer
+    layer_weights: np.ndarray | None,  # [L + 1, T, H, W] which pixels belong to each layer (bg first)
+    pixel_transforms: np.ndarray | None,  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, per layer
     corrections: list[tuple[np.ndarray, np.ndarray] | None] | None = None,
 ) -> AtlasModel:
     """A model whose atlases are placed around, and filled with, what each layer shows.
@@ -144,9 +145,11 @@ def build_model(
     """
     if config.model == "paper":
         return build_paper_model(config, VideoShape(*frames.shape[:3]))
+    if layer_weights is None or pixel_transforms is None:
+        raise ValueError("the fast model is built from layer weights and transforms")
     num_frames, height, width = frames.shape[:3]
     video = VideoShape(num_frames, height, width)
-    corrections = corrections or [None] * layer_weights.shape[0]
+    per_layer = list(corrections) if corrections else [None] * layer_weights.shape[0]
     residuals: list[np.ndarray | None] = []
     to_norm = pixel_to_normalised_matrix(height, width)
     from_norm = np.linalg.inv(to_norm)
@@ -160,8 +163,9 @@ def build_model(
         residual = None
         cells = config.background_residual_cells if layer == 0 else config.residual_cells
         grid_hw = residual_grid_sizes(video, cells)[-1] if cells else None
-        if corrections[layer] is not None and grid_hw is not None:
-            offsets, valid = corrections[layer]
+        correction = per_layer[layer]
+        if correction is not None and grid_hw is not None:
+            offsets, valid = correction
             residual = np.stack([fit_grid(offsets[t], valid[t], grid_hw) for t in range(num_frames)])
         texel_maps = np.empty((num_frames, height, width, 2), np.float32)
         for t in range(num_frames):
@@ -198,11 +202,15 @@ def build_model(
     )
     with torch.no_grad():
         for layer, atlas in enumerate(atlases):
-            model.atlases[layer].levels[0].copy_(torch.from_numpy(atlas))
+            field = model.atlas(layer)
+            assert isinstance(field, AtlasField)
+            field.levels[0].copy_(torch.from_numpy(atlas))
         ppu = pixels_per_unit(height, width)
         for layer, residual in enumerate(residuals):
             if residual is not None:  # frame-0 pixels -> normalised frame units (``MappingField``)
-                model.mappings[layer].residuals[-1].copy_(torch.from_numpy(residual / ppu).float())
+                mapping = model.mapping(layer)
+                assert isinstance(mapping, MappingField)
+                mapping.residuals[-1].copy_(torch.from_numpy(residual / ppu).float())
     return model
 
 

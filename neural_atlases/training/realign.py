@@ -16,6 +16,7 @@ import torch
 
 from neural_atlases.conventions import pixels_per_unit
 from neural_atlases.model.atlas_model import AtlasModel
+from neural_atlases.model.fields import MappingField
 from neural_atlases.preprocess.align import fit_grid
 from neural_atlases.preprocess.flow import FlowOptions, consistency_mask, dis_flow
 from neural_atlases.preprocess.transforms import layer_interior
@@ -32,7 +33,9 @@ def realign_layer(
     """Move ``layer``'s residual grids so each frame agrees with the reconstruction; returns the
     mean correction applied, in pixels."""
     options = options or FlowOptions()
-    mapping = model.mappings[layer]
+    mapping = model.mapping(layer)
+    if not isinstance(mapping, MappingField):  # the paper model's MLPs have no residual grids
+        return 0.0
     if not len(mapping.residuals):
         return 0.0
     fine = mapping.residuals[-1]  # [T, gh, gw, 2]
@@ -43,8 +46,8 @@ def realign_layer(
     moved = []
     for t in range(model.video.frames):
         fields = model.frame_pixels(t)
-        recon = fields["recon"].reshape(height, width, 3)
-        recon = (recon.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+        recon_rgb = fields["recon"].reshape(height, width, 3)
+        recon = (recon_rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
         share = fields["shares"][:, layer]
         inside = layer_interior(share.reshape(height, width).cpu().numpy() > min_share, 2, 64)
         forward = dis_flow(recon, frames[t], options)  # recon pixel p shows frame pixel p + f(p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -27,6 +28,17 @@ class FlowField:
     backward: np.ndarray  # [T - gap, H, W, 2] float32
     forward_valid: np.ndarray  # [T - gap, H, W] bool
     backward_valid: np.ndarray  # [T - gap, H, W] bool
+
+
+class FlowPoints(TypedDict):
+    """The flow pairs of a batch (``Batch``'s ``flow_*`` fields)."""
+
+    flow_x: torch.Tensor  # [F] long
+    flow_y: torch.Tensor  # [F] long
+    flow_t: torch.Tensor  # [F] long
+    flow_target: torch.Tensor  # [F, 2] pixel position in frame flow_t_next
+    flow_t_next: torch.Tensor  # [F] long
+    flow_weight: torch.Tensor  # [F] 1 where forward and backward flow agree
 
 
 class PixelSampler:
@@ -102,7 +114,7 @@ class PixelSampler:
             batch.rigid_step = step
         return batch
 
-    def _flow_points(self, flow_size: int) -> dict[str, torch.Tensor]:
+    def _flow_points(self, flow_size: int) -> FlowPoints:
         """Flow pairs, spread evenly over gaps and both directions."""
         parts: list[tuple[torch.Tensor, ...]] = []
         per = max(1, flow_size // max(1, 2 * len(self.flows)))
@@ -120,6 +132,7 @@ class PixelSampler:
             parts.append(
                 (z, z, z, torch.zeros(1, 2, device=self.device), z, torch.zeros(1, device=self.device))
             )
-        cols = [torch.cat(c) for c in zip(*parts, strict=True)]
-        keys = ("flow_x", "flow_y", "flow_t", "flow_target", "flow_t_next", "flow_weight")
-        return dict(zip(keys, cols, strict=True))
+        x, y, t, target, t_next, weight = (torch.cat(c) for c in zip(*parts, strict=True))
+        return FlowPoints(
+            flow_x=x, flow_y=y, flow_t=t, flow_target=target, flow_t_next=t_next, flow_weight=weight
+        )

@@ -14,6 +14,7 @@ import torch
 from neural_atlases.config import Config
 from neural_atlases.errors import UserError
 from neural_atlases.model.atlas_model import AtlasModel
+from neural_atlases.model.losses import sum_terms
 from neural_atlases.training.optim import Adam
 from neural_atlases.training.realign import realign_layer
 from neural_atlases.training.sampler import PixelSampler
@@ -60,7 +61,8 @@ def _param_groups(model: AtlasModel, config: Config) -> list[dict]:
 
 def make_optimiser(model: AtlasModel, config: Config) -> Adam:
     """Adam over the fields, one learning rate per kind of parameter (fused where it can be)."""
-    return Adam(_param_groups(model, config), betas=config.train.adam_betas, eps=config.train.adam_eps)
+    beta1, beta2 = config.train.adam_betas  # two of them (``config.validate``)
+    return Adam(_param_groups(model, config), betas=(beta1, beta2), eps=config.train.adam_eps)
 
 
 def training_fraction(state: TrainState, steps: int) -> float:
@@ -150,7 +152,7 @@ class Trainer:
         out = self.model.get_outputs(batch)
         terms = self.model.get_loss_dict(out, batch)
         weighted = {k: weights[k] * v for k, v in terms.items() if weights.get(k, 0.0) > 0.0}
-        total = sum(weighted.values())
+        total = sum_terms(weighted.values())
         self.optimiser.zero_grad(set_to_none=True)
         total.backward()
         # one device-to-host copy for every term and the plain rgb error

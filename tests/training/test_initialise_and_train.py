@@ -16,7 +16,8 @@ from neural_atlases.editing.render import Renderer, RenderOptions
 from neural_atlases.errors import UserError
 from neural_atlases.evaluation.evaluate import psnr
 from neural_atlases.io.project import Project
-from neural_atlases.pipeline.train import TrainRequest, checkpoint_path, load_trained, train_project
+from neural_atlases.pipeline.train import TrainRequest, train_project
+from neural_atlases.pipeline.trained import checkpoint_path, load_trained
 from neural_atlases.training.checkpoint import load_checkpoint
 from neural_atlases.training.initialise import (
     build_model,

@@ -13,7 +13,8 @@ from neural_atlases.config import PRESETS, from_dict, to_dict
 from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
 from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import VideoShape
-from neural_atlases.pipeline.train import TrainRequest, checkpoint_path, train_project
+from neural_atlases.pipeline.train import TrainRequest, train_project
+from neural_atlases.pipeline.trained import checkpoint_path
 from neural_atlases.training.checkpoint import load_checkpoint
 from neural_atlases.training.initialise import build_paper_model
 from neural_atlases.training.sampler import PixelSampler

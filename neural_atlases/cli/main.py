@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="fetch or list the pretrained mask models (into the model cache)")
     p.add_argument("action", choices=("fetch", "list"), help="fetch a model, or list them")
-    p.add_argument("name", nargs="?", help="the model to fetch: rvm")
+    p.add_argument("names", nargs="*", metavar="NAME", help="the models to fetch: rvm, isnet")
     p.add_argument(
         "--cache",
         help="model cache folder (default: $NEURAL_ATLASES_MODELS or ~/.cache/neural_atlases/models)",
@@ -424,11 +424,16 @@ def cmd_models(args: argparse.Namespace) -> int:
         for name, model in MODELS.items():
             path = model_path(name, args.cache)
             state = "present" if path.is_file() else "missing"
-            print(f"{name}: {state} at {path} (licence {model.licence}; from {model.wheel})")
+            source = f"{model.registry} {model.package}"
+            print(f"{name}: {state} at {path} (licence {model.licence}; from {source})")
         return 0
-    if args.name is None:
+    if not args.names:
         raise UserError(f"models fetch: name a model: {', '.join(MODELS)}")
-    print(fetch_model(args.name, args.cache))
+    unknown = [name for name in args.names if name not in MODELS]
+    if unknown:  # every name checked before any download
+        raise UserError(f"unknown model {unknown[0]!r}; known: {', '.join(MODELS)}")
+    for name in args.names:
+        print(fetch_model(name, args.cache))
     return 0
 
 

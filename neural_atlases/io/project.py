@@ -134,6 +134,12 @@ class Project:
         return self.results_dir / "masks"
 
     @property
+    def masks_about_path(self) -> Path:
+        """``masks.json``: which backend made ``results/masks`` and, for ``auto``, which model it
+        used and on which keyframes the model ran."""
+        return self.results_dir / "masks.json"
+
+    @property
     def meta_path(self) -> Path:
         return self.results_dir / "project.json"
 

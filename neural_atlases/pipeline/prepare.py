@@ -11,6 +11,7 @@ so missing weights fail at once.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from neural_atlases.config import Config
 from neural_atlases.conventions import frame_file_name
 from neural_atlases.io.cache import cache_key, cached
-from neural_atlases.io.images import read_frames, read_masks, write_image
+from neural_atlases.io.images import atomic_write_path, read_frames, read_masks, write_image
 from neural_atlases.io.project import Project, frames_fingerprint
 from neural_atlases.io.scribbles import read_scribbles
 from neural_atlases.preprocess.align import MAX_MEDIAN_CORRECTION_PX, dense_corrections
@@ -202,6 +203,7 @@ def _masks(
         with _stage("reading masks", num_frames) as bar:
             masks = read_masks(project.masks_dir, num_frames, height, width, progress=bar.callback())
         digest = hashlib.sha256(np.ascontiguousarray(masks).tobytes()).hexdigest()[:16]
+        _write_about(project, {"backend": "user", "used": "user"})
         return masks.astype(np.float32), f"user:{digest}"
     if masker.name == "motion" and not flows:  # a one-frame clip has no motion: no foreground
         return np.zeros((num_frames, height, width), np.float32), "none"
@@ -214,10 +216,19 @@ def _masks(
             masks = masker.run(frames, bar.callback()).astype(np.float32)
         for t in range(num_frames):
             write_image(project.masks_out_dir / frame_file_name(t), np.round(masks[t] * 255).astype(np.uint8))
-        return {"masks": masks}
+        about = {"backend": masker.name, "used": masker.name, "keyframes": list(range(num_frames))}
+        return {"masks": masks, "about": np.array(json.dumps(about | masker.about))}
 
     data = cached(project.cache_dir / "masks.npz", key, compute)
+    about = json.loads(str(data["about"])) if "about" in data else {"backend": masker.name}
+    _write_about(project, about)
     return data["masks"], f"{masker.name}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def _write_about(project: Project, about: dict) -> None:
+    """``results/masks.json``: where the masks came from (``Project.masks_about_path``)."""
+    with atomic_write_path(project.masks_about_path) as tmp:
+        tmp.write_text(json.dumps(about, indent=1) + "\n")
 
 
 def _transforms(

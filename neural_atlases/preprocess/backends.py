@@ -84,6 +84,9 @@ class MaskBackend:
     """What the masks depend on besides the frames (JSON-ready), for cache keys."""
     run: MaskFn
     """Frames -> masks (see ``MaskFn``)."""
+    about: dict[str, Any] = field(default_factory=dict)
+    """What the last ``run`` did, where it chose (``auto``: ``{"used": "isnet", "keyframes":
+    [...]}``); JSON-ready, for ``results/masks.json``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,17 +210,24 @@ def _isnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
 
     def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
         keys = keyframes(frames.shape[0], options.isnet_keyframes)
+        about.update(used="isnet", keyframes=keys)
         mattes = isnet_masks(frames[keys], open_isnet(path), progress)
         if len(keys) == frames.shape[0]:
             return mattes
         forward, backward = motion_flow() if motion_flow is not None else compute_flows(frames, 1)
         return propagate(keys, mattes, forward, backward)
 
-    return MaskBackend("isnet", {"onnx": file_identity(path), "keyframes": options.isnet_keyframes}, run)
+    about: dict[str, Any] = {}
+    return MaskBackend(
+        "isnet", {"onnx": file_identity(path), "keyframes": options.isnet_keyframes}, run, about
+    )
 
 
 AGREEMENT_IOU = 0.5
 """RVM's mattes are used only where they overlap ISNet's by at least this IoU (on ISNet's keyframes)."""
+
+AGREEMENT_FRAMES = 3
+"""Frames (spread over the clip) on which ISNet checks RVM's person before RVM is used."""
 
 OBJECT_AREA = 0.01
 """Mean share of the frame that ISNet's mattes must cover to say the clip shows an object."""
@@ -251,6 +261,7 @@ def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     """The best masks that can be had (``auto_choice``), saying which were used."""
     from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet, propagate
     from neural_atlases.preprocess.models import model_path
+    from neural_atlases.preprocess.rvm import shows_a_person
 
     motion = _motion(options, motion_flow)
     paths = {name: model_path(name, options.models_dir) for name in ("rvm", "isnet")}
@@ -263,29 +274,46 @@ def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
         if backend is not None:
             settings[backend.name] = backend.settings
 
+    about: dict[str, Any] = {}
+
     def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        about.clear()
         if not have:
+            about["used"] = "motion"
             _say("motion (no pretrained mask model in the cache: `neural-atlases models fetch rvm isnet`)")
             return motion.run(frames, progress)
-        keys = keyframes(frames.shape[0], options.isnet_keyframes)
+        num_frames = frames.shape[0]
+        keys = keyframes(num_frames, options.isnet_keyframes)
+        session = open_isnet(paths["isnet"]) if "isnet" in have else None
+        seen: dict[int, np.ndarray] = {}  # ISNet's mattes by frame, each frame run once
+
+        def isnet_at(indices: list[int]) -> np.ndarray:
+            todo = [i for i in indices if i not in seen]
+            if todo and session is not None:
+                seen.update(zip(todo, isnet_masks(frames[todo], session, progress), strict=True))
+            return np.stack([seen[i] for i in indices])
+
         rvm_mattes = rvm.run(frames, progress) if rvm is not None else None
-        isnet_keys = None
-        if "isnet" in have:
-            isnet_keys = isnet_masks(frames[keys], open_isnet(paths["isnet"]), progress)
-        used = auto_choice(None if rvm_mattes is None else rvm_mattes[keys], isnet_keys)
+        if rvm_mattes is not None and shows_a_person(rvm_mattes):  # a few frames say if ISNet agrees
+            check = keyframes(num_frames, AGREEMENT_FRAMES)
+            used = auto_choice(rvm_mattes[check], isnet_at(check) if session is not None else None)
+        else:
+            used = auto_choice(None, isnet_at(keys) if session is not None else None)
+        about.update(used=used, keyframes=keys if used == "isnet" else list(range(num_frames)))
         if used == "rvm" and rvm_mattes is not None:
             _say(f"rvm ({paths['rvm']})")
             return rvm_mattes
-        if used == "isnet" and isnet_keys is not None:
+        if used == "isnet":
             _say(f"isnet ({paths['isnet']})")
-            if len(keys) == frames.shape[0]:
-                return isnet_keys
+            mattes = isnet_at(keys)
+            if len(keys) == num_frames:
+                return mattes
             forward, backward = motion_flow() if motion_flow is not None else compute_flows(frames, 1)
-            return propagate(keys, isnet_keys, forward, backward)
+            return propagate(keys, mattes, forward, backward)
         _say(f"motion ({' and '.join(sorted(have))} found no subject)")
         return motion.run(frames, None)
 
-    return MaskBackend("auto", settings, run)
+    return MaskBackend("auto", settings, run, about)
 
 
 def _say(used: str) -> None:

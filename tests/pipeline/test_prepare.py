@@ -74,3 +74,20 @@ def test_missing_weights_fail_before_any_work(tmp_path, scene, offline, preproce
     with pytest.raises(UserError, match=match):
         prepare(Project(tmp_path), config(**preprocess))
     assert not (tmp_path / "results" / "cache").exists()
+
+
+def test_masks_json_says_which_model_auto_used_and_survives_the_cache(tmp_path, scene, tiny_isnet):
+    import json
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "isnet_medium.onnx").write_bytes(tiny_isnet.read_bytes())
+    write_project(scene, tmp_path / "p")
+    project = Project(tmp_path / "p")
+    auto = config(foreground_class="auto", models_dir=str(models), isnet_keyframes=2)
+    prepare(project, auto)
+    about = json.loads(project.masks_about_path.read_text())
+    assert about == {"backend": "auto", "used": "isnet", "keyframes": [0, 3]}
+    project.masks_about_path.unlink()
+    prepare(project, auto)  # masks from the cache: the record comes back with them
+    assert json.loads(project.masks_about_path.read_text())["used"] == "isnet"

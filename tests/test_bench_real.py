@@ -22,3 +22,37 @@ def test_a_missing_clip_says_how_to_get_it(tmp_path):
 def test_every_clip_has_a_budget_and_frames():
     for clip in CLIPS.values():
         assert clip.minutes > 0 and clip.frames[1] > clip.frames[0]
+
+
+def test_reference_frames_avoid_the_models_keyframes():
+    from neural_atlases.bench_real import reference_frames
+
+    picks = reference_frames(70, [0, 6, 13, 19, 25, 31, 38, 44, 50, 56, 63, 69])
+    assert len(picks) == 6 and not set(picks) & {0, 6, 13, 19, 25, 31, 38, 44, 50, 56, 63, 69}
+    assert picks[0] < 10 and picks[-1] > 60  # spread over the clip
+    assert reference_frames(3, [0, 1, 2]) == [0, 1, 2]  # nothing left to avoid
+
+
+def test_reference_masks_take_the_model_the_project_did_not_train_with(tmp_path, monkeypatch, tiny_isnet):
+    import json
+
+    import numpy as np
+
+    from neural_atlases.bench_real import reference_masks
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "isnet_medium.onnx").write_bytes(tiny_isnet.read_bytes())
+    monkeypatch.setenv("NEURAL_ATLASES_MODELS", str(models))
+    (tmp_path / "results").mkdir()
+    about = tmp_path / "results" / "masks.json"
+    frames = np.zeros((9, 20, 30, 3), np.uint8)
+    frames[:, :, :15, 0] = 255
+    about.write_text(json.dumps({"backend": "auto", "used": "isnet", "keyframes": [0, 4, 8]}))
+    name, picks, mattes = reference_masks(tmp_path, frames)
+    assert name.startswith("isnet") and not set(picks) & {0, 4, 8} and mattes.shape == (len(picks), 20, 30)
+    about.write_text(json.dumps({"backend": "auto", "used": "rvm"}))
+    name, picks, _ = reference_masks(tmp_path, frames)
+    assert name == "isnet" and len(picks) == 6
+    models.joinpath("isnet_medium.onnx").unlink()
+    assert reference_masks(tmp_path, frames) is None  # no other model in the cache

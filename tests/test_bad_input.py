@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -44,6 +45,10 @@ def c(tmp_path_factory, tiny_trained, tiny_config) -> SimpleNamespace:
     ns = SimpleNamespace(base=base, trained=tiny_trained, config=tiny_config, out=base / "out")
     frames = read_frames(tiny_trained / "frames")
 
+    ns.busy = socket.socket()  # a port that is taken (the studio cannot serve on it)
+    ns.busy.bind(("127.0.0.1", 0))
+    ns.busy.listen()
+    ns.busy_port = ns.busy.getsockname()[1]
     ns.video = base / "clip.mp4"
     write_video(ns.video, np.zeros((3, 16, 16, 3), np.uint8), fps=10)
     for name, data in {
@@ -200,6 +205,12 @@ CASES = [
     ("export: -o a file", lambda c: ["export", "-p", c.trained, "-o", c.base / "notes.txt"], "notes.txt"),
     ("export: -o in frames", lambda c: ["export", "-p", c.trained, "-o", c.trained / "frames"], "frames"),
     ("export: untrained", lambda c: ["export", "-p", c.untrained, "-o", c.out], "no trained model"),
+    ("studio: no project", lambda c: ["studio"], "-p/--project"),
+    ("studio: missing project", lambda c: ["studio", "-p", c.base / "nowhere"], "nowhere"),
+    ("studio: untrained", lambda c: ["studio", "-p", c.untrained, "--port", "0"], "no trained model"),
+    ("studio: port too large", lambda c: ["studio", "-p", c.trained, "--port", "99999"], "--port 99999"),
+    ("studio: port text", lambda c: ["studio", "-p", c.trained, "--port", "web"], "web"),
+    ("studio: port in use", lambda c: ["studio", "-p", c.trained, "--port", str(c.busy_port)], "cannot serve on 127.0.0.1:"),
     # -- demo -----------------------------------------------------------------------------------
     ("models: unknown", lambda c: ["models", "fetch", "nope", "--cache", c.base / "models"], "unknown model"),
     ("models: no name", lambda c: ["models", "fetch", "--cache", c.base / "models"], "name a model"),

@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rebuild results/report.html, the page that shows the project")
     _project_arg(p)
 
+    p = sub.add_parser("studio", help="paint on any frame or atlas in a browser; every frame follows")
+    _project_arg(p)
+    p.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765; 0: any free one)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--verbose", action="store_true", help="log every request")
+
     p = sub.add_parser("models", help="fetch or list the pretrained mask models (into the model cache)")
     p.add_argument("action", choices=("fetch", "list"), help="fetch a model, or list them")
     p.add_argument("names", nargs="*", metavar="NAME", help="the models to fetch: rvm, isnet")
@@ -339,10 +347,10 @@ def parse_layer(name: str, num_layers: int) -> list[int]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from neural_atlases.editing.render import Renderer, RenderOptions
+    from neural_atlases.editing.render import RenderOptions
     from neural_atlases.io.images import check_writable, write_frames
     from neural_atlases.io.video import write_video
-    from neural_atlases.pipeline.edits import given_atlases
+    from neural_atlases.pipeline.edits import atlas_renderer, render_all
     from neural_atlases.pipeline.report import try_record_render
     from neural_atlases.pipeline.trained import load_trained
     from neural_atlases.progress import Progress
@@ -361,14 +369,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         )
     given = [args.background, *args.foreground] + [None] * (n - 1 - len(args.foreground))
     frames = _frames_for(project, baked)
-    edits, bases = given_atlases(baked, frames, given)
     remove = frozenset(k for name in args.remove for k in parse_layer(name, n))
-    renderer = Renderer(baked, edits, RenderOptions(remove=remove, reconstruct=args.reconstruct), bases)
-    rendered = np.empty_like(frames)
+    options = RenderOptions(remove=remove, reconstruct=args.reconstruct)
+    renderer = atlas_renderer(baked, frames, given, options)
     with Progress(frames.shape[0], "rendering", unit="frame") as bar:
-        for t, image in enumerate(renderer.frames(frames)):
-            rendered[t] = image
-            bar.update()
+        rendered = render_all(renderer, frames, progress=bar.callback())
     if out.suffix == ".mp4":
         write_video(out, rendered, project.fps())
     else:
@@ -406,6 +411,18 @@ def describe_render(args: argparse.Namespace) -> str:
     if args.reconstruct:
         parts.append("from the atlases alone")
     return "; ".join(parts) or "the original video"
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    from neural_atlases.studio.app import check_port, serve
+
+    check_port(args.port)  # before anything is loaded
+    project = _open(args.project)
+    try:
+        serve(project, args.host, args.port, args.verbose)
+    except KeyboardInterrupt:
+        print("studio stopped", file=sys.stderr)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -446,6 +463,7 @@ COMMANDS = {
     "export": cmd_export,
     "report": cmd_report,
     "models": cmd_models,
+    "studio": cmd_studio,
     "demo": cmd_demo,
 }
 

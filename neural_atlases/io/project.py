@@ -14,6 +14,7 @@ Layout (written down here once; every other module asks ``Project`` for its path
         cache/                           preprocessing caches, keyed by ``frames_fingerprint``
         checkpoints/  evaluation/  atlases/  edited_atlases/  animated_atlases/
         baked/  renders/  masks/
+        studio/                          the studio's saved edit: atlases/, render.mp4, studio.json
 
 The tool reads ``frames/``, ``masks/`` and ``scribbles/`` and never writes there, except
 ``init_project``, which fills ``frames/`` from a video.
@@ -128,6 +129,10 @@ class Project:
     @property
     def renders_dir(self) -> Path:
         return self.results_dir / "renders"
+
+    @property
+    def studio_dir(self) -> Path:
+        return self.results_dir / "studio"
 
     @property
     def masks_out_dir(self) -> Path:

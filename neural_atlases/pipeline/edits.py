@@ -15,7 +15,14 @@ import numpy as np
 from neural_atlases.baking.bake import Baked
 from neural_atlases.conventions import atlas_stem, frame_file_name
 from neural_atlases.editing.layers import animated_atlas
-from neural_atlases.editing.render import ColourSource, EditSource, edit_from_atlas, static_edit
+from neural_atlases.editing.render import (
+    ColourSource,
+    EditSource,
+    Renderer,
+    RenderOptions,
+    edit_from_atlas,
+    static_edit,
+)
 from neural_atlases.errors import UserError
 from neural_atlases.io.images import list_frame_files, read_rgba, write_image
 from neural_atlases.progress import ProgressFn
@@ -89,3 +96,22 @@ def write_animated_atlases(
             if progress is not None:
                 progress(t * baked.num_layers + k + 1, total)
     return folders
+
+
+def atlas_renderer(
+    baked: Baked, frames: np.ndarray, given: list[Path | None], options: RenderOptions
+) -> Renderer:
+    """The renderer of the atlases a user gave (``given_atlases``) with ``options``: what
+    ``render`` and the studio's save both run (every given atlas is read and checked here)."""
+    edits, bases = given_atlases(baked, frames, given)
+    return Renderer(baked, edits, options, bases)
+
+
+def render_all(renderer: Renderer, frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+    """Every frame ``[T, H, W, 3]`` uint8 rendered."""
+    rendered = np.empty_like(frames)
+    for t, image in enumerate(renderer.frames(frames)):
+        rendered[t] = image
+        if progress is not None:
+            progress(t + 1, frames.shape[0])
+    return rendered

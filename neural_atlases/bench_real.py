@@ -153,8 +153,10 @@ def reference_masks(root: Path, frames: np.ndarray) -> tuple[str, list[int], np.
     from neural_atlases.preprocess.models import model_path
     from neural_atlases.preprocess.rvm import open_rvm, rvm_masks, shows_a_person
 
-    about = json.loads(Project(root).masks_about_path.read_text())
-    used, keys = about.get("used", "user"), about.get("keyframes", [])
+    record = Project(root).masks_about_path
+    about = json.loads(record.read_text()) if record.is_file() else {}
+    used: str = about.get("used", "user")
+    keys: list[int] = about.get("keyframes", [])
     num_frames = frames.shape[0]
     if used != "rvm" and model_path("rvm").is_file():
         mattes = rvm_masks(frames, open_rvm(model_path("rvm")))

@@ -203,7 +203,7 @@ def _masks(
         with _stage("reading masks", num_frames) as bar:
             masks = read_masks(project.masks_dir, num_frames, height, width, progress=bar.callback())
         digest = hashlib.sha256(np.ascontiguousarray(masks).tobytes()).hexdigest()[:16]
-        _write_about(project, {"backend": "user", "used": "user"})
+        project.masks_about_path.unlink(missing_ok=True)  # no record: the user's own masks
         return masks.astype(np.float32), f"user:{digest}"
     if masker.name == "motion" and not flows:  # a one-frame clip has no motion: no foreground
         return np.zeros((num_frames, height, width), np.float32), "none"

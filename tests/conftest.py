@@ -172,18 +172,13 @@ def write_red_channel_modnet(path: Path) -> Path:
             const("scales", [1.0, 1.0, 32.0, 32.0], TensorProto.FLOAT),
         ],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    return _save_onnx(graph, path)
 
 
 @pytest.fixture(scope="session")
 def modnet_onnx(tmp_path_factory) -> Path:
     """Path of ``write_red_channel_modnet``'s model."""
-    reason = "onnx (dev extra) is not installed or does not import (it needs protobuf >= 5)"
-    pytest.importorskip("onnx", reason=reason, exc_type=ImportError)
+    _needs_onnx()
     return write_red_channel_modnet(tmp_path_factory.mktemp("modnet") / "modnet.onnx")
 
 
@@ -234,6 +229,21 @@ def write_tiny_rvm(path: Path, state_gain: float = 0.5) -> Path:
             helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
         ],
     )
+    return _save_onnx(graph, path)
+
+
+@pytest.fixture(scope="session")
+def tiny_rvm(tmp_path_factory) -> Path:
+    """Path of ``write_tiny_rvm``'s model."""
+    _needs_onnx()
+    return write_tiny_rvm(tmp_path_factory.mktemp("rvm") / "rvm_mobilenetv3_fp32.onnx")
+
+
+def _save_onnx(graph, path: Path) -> Path:
+    """Write an ONNX graph as a checked opset-17 model at ``path``."""
+    import onnx
+    from onnx import helper
+
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -241,12 +251,9 @@ def write_tiny_rvm(path: Path, state_gain: float = 0.5) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_rvm(tmp_path_factory) -> Path:
-    """Path of ``write_tiny_rvm``'s model."""
+def _needs_onnx() -> None:
     reason = "onnx (dev extra) is not installed or does not import (it needs protobuf >= 5)"
     pytest.importorskip("onnx", reason=reason, exc_type=ImportError)
-    return write_tiny_rvm(tmp_path_factory.mktemp("rvm") / "rvm_mobilenetv3_fp32.onnx")
 
 
 ISNET_TEST_SIDE = 64
@@ -257,7 +264,6 @@ def write_tiny_isnet(path: Path, side: int = ISNET_TEST_SIDE) -> Path:
     """A tiny ONNX model with ISNet's interface (``preprocess.isnet``): ``input`` ``float32 [1, 3,
     side, side]`` (RGB / 255 - 0.5) -> ``output`` ``[1, 1, side, side]``, the red channel back in
     [0, 1] (so a test can tell the normalisation), and a side output, as the real model has."""
-    import onnx
     from onnx import TensorProto, helper
 
     nodes = [
@@ -281,16 +287,11 @@ def write_tiny_isnet(path: Path, side: int = ISNET_TEST_SIDE) -> Path:
             helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
         ],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    return _save_onnx(graph, path)
 
 
 @pytest.fixture(scope="session")
 def tiny_isnet(tmp_path_factory) -> Path:
     """Path of ``write_tiny_isnet``'s model."""
-    reason = "onnx (dev extra) is not installed or does not import (it needs protobuf >= 5)"
-    pytest.importorskip("onnx", reason=reason, exc_type=ImportError)
+    _needs_onnx()
     return write_tiny_isnet(tmp_path_factory.mktemp("isnet") / "isnet_medium.onnx")

@@ -198,7 +198,7 @@ def _rvm(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
 
 
 def _isnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
-    from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet, propagate
+    from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet
     from neural_atlases.preprocess.models import model_path
 
     path = model_path("isnet", options.models_dir)
@@ -211,16 +211,25 @@ def _isnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
         keys = keyframes(frames.shape[0], options.isnet_keyframes)
         about.update(used="isnet", keyframes=keys)
-        mattes = isnet_masks(frames[keys], open_isnet(path), progress)
-        if len(keys) == frames.shape[0]:
-            return mattes
-        forward, backward = motion_flow() if motion_flow is not None else compute_flows(frames, 1)
-        return propagate(keys, mattes, forward, backward)
+        return _carried(frames, keys, isnet_masks(frames[keys], open_isnet(path), progress), motion_flow)
 
     about: dict[str, Any] = {}
     return MaskBackend(
         "isnet", {"onnx": file_identity(path), "keyframes": options.isnet_keyframes}, run, about
     )
+
+
+def _carried(
+    frames: np.ndarray, keys: list[int], mattes: np.ndarray, motion_flow: MotionFlow | None
+) -> np.ndarray:
+    """Mattes ``[T, H, W]`` of every frame from those of keyframes ``keys`` (``[K, H, W]``), carried
+    along the clip's gap-1 flow (``isnet.propagate``); the mattes themselves when every frame is one."""
+    from neural_atlases.preprocess.isnet import propagate
+
+    if len(keys) == frames.shape[0]:
+        return mattes
+    forward, backward = motion_flow() if motion_flow is not None else compute_flows(frames, 1)
+    return propagate(keys, mattes, forward, backward)
 
 
 AGREEMENT_IOU = 0.5
@@ -259,7 +268,7 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     """The best masks that can be had (``auto_choice``), saying which were used."""
-    from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet, propagate
+    from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet
     from neural_atlases.preprocess.models import model_path
     from neural_atlases.preprocess.rvm import shows_a_person
 
@@ -305,11 +314,7 @@ def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
             return rvm_mattes
         if used == "isnet":
             _say(f"isnet ({paths['isnet']})")
-            mattes = isnet_at(keys)
-            if len(keys) == num_frames:
-                return mattes
-            forward, backward = motion_flow() if motion_flow is not None else compute_flows(frames, 1)
-            return propagate(keys, mattes, forward, backward)
+            return _carried(frames, keys, isnet_at(keys), motion_flow)
         _say(f"motion ({' and '.join(sorted(have))} found no subject)")
         return motion.run(frames, None)
 

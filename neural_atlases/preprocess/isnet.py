@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from neural_atlases.errors import UserError
+from neural_atlases.preprocess.flow import warp_by_flow
 from neural_atlases.preprocess.onnx_session import check_names, open_session, run_session
 from neural_atlases.progress import ProgressFn
 
@@ -73,16 +74,6 @@ def keyframes(num_frames: int, count: int) -> list[int]:
     return sorted({round(i * (num_frames - 1) / (count - 1)) for i in range(count)})
 
 
-def warp_by_flow(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """``out(p) = image(p + flow(p))``, bilinear, zero outside: ``image [H, W]``, ``flow [H, W, 2]``
-    (x, y) in pixels."""
-    h, w = image.shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    return cv2.remap(
-        image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-
-
 def propagate(
     keys: list[int], key_mattes: np.ndarray, forward: np.ndarray, backward: np.ndarray
 ) -> np.ndarray:
@@ -95,6 +86,7 @@ def propagate(
     before the first keyframe or after the last, the nearest one carried alone.
     """
     num_frames = forward.shape[0] + 1
+    is_key = set(keys)
     out = np.empty((num_frames, *key_mattes.shape[1:]), np.float32)
     from_left: dict[int, tuple[int, np.ndarray]] = {}
     from_right: dict[int, tuple[int, np.ndarray]] = {}
@@ -102,12 +94,12 @@ def propagate(
         matte = key_mattes[index].astype(np.float32)
         out[key] = matte
         carried, t = matte, key
-        while t + 1 < num_frames and t + 1 not in keys:  # forward to the next keyframe
+        while t + 1 < num_frames and t + 1 not in is_key:  # forward to the next keyframe
             carried = warp_by_flow(carried, backward[t])
             t += 1
             from_left[t] = (key, carried)
         carried, t = matte, key
-        while t - 1 >= 0 and t - 1 not in keys:  # back to the previous keyframe
+        while t - 1 >= 0 and t - 1 not in is_key:  # back to the previous keyframe
             carried = warp_by_flow(carried, forward[t - 1])
             t -= 1
             from_right[t] = (key, carried)

@@ -160,27 +160,30 @@ def download_wheel(requirement: str, folder: Path) -> Path:
         str(folder),
         requirement,
     ]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True)
-    except OSError as exc:
-        raise UserError(f"cannot run pip to fetch {requirement}: {exc}") from None
+    _run_client(command, folder, "pip", requirement)
     wheels = sorted(folder.glob("*.whl"))
-    if done.returncode != 0 or not wheels:
-        last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
-        raise UserError(f"pip could not download {requirement}: {last}")
+    if not wheels:
+        raise UserError(f"pip could not download {requirement}: no wheel")
     return wheels[0]
+
+
+def _run_client(command: list[str], folder: Path, client: str, package: str) -> None:
+    """Run a registry client in ``folder``; a client that cannot run or fails is a ``UserError``."""
+    try:
+        done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    except OSError as exc:
+        raise UserError(f"cannot run {client} to fetch {package}: {exc}") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise UserError(f"{client.split()[0]} could not download {package}: {last}")
 
 
 def download_npm(spec: str, folder: Path) -> Path:
     """``npm pack spec`` in ``folder``, unpacked there; the package's ``dist`` folder."""
-    try:
-        done = subprocess.run(["npm", "pack", "--silent", spec], cwd=folder, capture_output=True, text=True)
-    except OSError as exc:
-        raise UserError(f"cannot run npm to fetch {spec} (is Node.js installed?): {exc}") from None
+    _run_client(["npm", "pack", "--silent", spec], folder, "npm", spec)
     packs = sorted(folder.glob("*.tgz"))
-    if done.returncode != 0 or not packs:
-        last = (done.stderr.strip().splitlines() or ["no package"])[-1]
-        raise UserError(f"npm could not download {spec}: {last}")
+    if not packs:
+        raise UserError(f"npm could not download {spec}: no package")
     try:
         with tarfile.open(packs[0]) as archive:
             archive.extractall(folder / "unpacked", filter="data")

@@ -11,6 +11,7 @@ from conftest import ISNET_TEST_SIDE
 
 from neural_atlases.errors import UserError
 from neural_atlases.preprocess.backends import MaskOptions, auto_choice, mask_backend, mask_iou
+from neural_atlases.preprocess.flow import warp_by_flow
 from neural_atlases.preprocess.isnet import (
     input_side,
     isnet_input,
@@ -18,7 +19,6 @@ from neural_atlases.preprocess.isnet import (
     keyframes,
     open_isnet,
     propagate,
-    warp_by_flow,
 )
 from neural_atlases.preprocess.models import MODELS, assemble_chunks
 

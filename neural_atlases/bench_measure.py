@@ -7,6 +7,7 @@ from __future__ import annotations
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,9 +25,11 @@ MOTION_MASKS = {"preprocess": {"foreground_class": "motion"}}
 model), which the spine benchmark measures."""
 
 
-def run_cli(*args: str) -> tuple[float, float]:
-    """Run ``neural-atlases ARGS`` in a child process: ``(seconds, peak resident GB)``."""
-    status, seconds, peak_gb = run_measured([sys.executable, "-m", "neural_atlases", *args])
+def run_cli(*args: str, stderr_lines: list[str] | None = None) -> tuple[float, float]:
+    """Run ``neural-atlases ARGS`` in a child process: ``(seconds, peak resident GB)``; with
+    ``stderr_lines``, its stderr is a pipe (a log, not a terminal), passed on to ours and kept."""
+    command = [sys.executable, "-m", "neural_atlases", *args]
+    status, seconds, peak_gb = run_measured(command, stderr_lines)
     if status != 0:
         sys.exit(f"bench: neural-atlases {' '.join(args)} failed (see above)")
     return seconds, peak_gb
@@ -36,25 +39,43 @@ PEAK_POLL_S = 0.05
 """How often ``run_measured`` reads the child's peak resident size."""
 
 
-def run_measured(command: list[str]) -> tuple[int, float, float]:
+def run_measured(command: list[str], stderr_lines: list[str] | None = None) -> tuple[int, float, float]:
     """Run ``command`` (its stdout discarded): ``(exit status, seconds, peak resident GB)``.
 
     The peak is the child's own high-water mark (``VmHWM`` in ``/proc/PID/status``, read every
     ``PEAK_POLL_S`` while it runs; it only grows). ``getrusage``'s ``ru_maxrss`` of a child is not:
     on Linux a child started by vfork + exec inherits the parent's mark, so it would be at least
-    this process's own peak. Where there is no ``/proc``, ``ru_maxrss`` it is.
+    this process's own peak. Where there is no ``/proc``, ``ru_maxrss`` it is. With
+    ``stderr_lines`` the child writes its stderr to a pipe, whose lines are appended there and
+    written on to this process's stderr as they come.
     """
     start = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    piped = stderr_lines is not None
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if piped else None, text=piped
+    )
+    reader = None
+    if stderr_lines is not None:
+        reader = threading.Thread(target=_pass_on, args=(process.stderr, stderr_lines), daemon=True)
+        reader.start()
     status_file = Path(f"/proc/{process.pid}/status")
     peak_kb = 0
     while process.poll() is None:
         peak_kb = max(peak_kb, _high_water_kb(status_file))
         time.sleep(PEAK_POLL_S)
     seconds = time.monotonic() - start
+    if reader is not None:
+        reader.join()
     if peak_kb == 0:
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return process.returncode, seconds, peak_kb / 1024**2
+
+
+def _pass_on(stream, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line.rstrip("\n"))
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
 
 def _high_water_kb(status_file: Path) -> int:

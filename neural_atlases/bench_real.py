@@ -7,7 +7,8 @@ Each clip is made into a project as a user would (``init --video``), trained wit
 - the sticker warp PSNR (``evaluation.sticker``): a smooth pattern painted over every foreground
   atlas, rendered, each frame ``t + 1`` carried back onto frame ``t`` along the input clip's own
   DIS flow (forward-backward checked), PSNR over the pixels the edit changed;
-- peak memory of ``train`` and its wall time against the budget.
+- peak memory of ``train``, its wall time against the budget, and the lines it wrote to stderr
+  when that is a log rather than a terminal.
 
 A contact sheet per clip (frames, the foreground share, both atlases, the sticker render) goes to
 ``docs/real_<clip>.png`` with ``--sheets docs``.
@@ -65,7 +66,7 @@ CLIPS = {
         (0, 60),
         5.0,
         size=(176, 144),
-        targets=(("reconstruction_psnr", ">= 33"), ("sticker_psnr", ">= 24")),
+        targets=(("reconstruction_psnr", ">= 33"), ("sticker_psnr", ">= 24"), ("stderr_lines", "< 100")),
     ),
     "bunny": RealClip(
         "bunny",
@@ -204,7 +205,10 @@ def run_clip(clip: RealClip, out: Path, scale: float, sheets: Path | None) -> di
         init += ["--max-side", str(clip.max_side)]
     run_cli(*init)
     minutes = clip.minutes * scale
-    seconds, peak_gb = run_cli("train", "-p", str(root), "--max-minutes", f"{minutes:g}", "--restart")
+    log: list[str] = []  # what a user sees of train with its stderr in a file
+    seconds, peak_gb = run_cli(
+        "train", "-p", str(root), "--max-minutes", f"{minutes:g}", "--restart", stderr_lines=log
+    )
     state = read_checkpoint(root / "results" / "checkpoints" / "checkpoint.pt")["state"]
     frames = read_frames(Project(root).frames_dir)
     sheet = sheets / f"real_{clip.name}.png" if sheets else root / "contact_sheet.png"
@@ -215,6 +219,7 @@ def run_clip(clip: RealClip, out: Path, scale: float, sheets: Path | None) -> di
         wall_minutes=seconds / 60.0,
         budget_minutes=minutes,
         budget_overrun=seconds / 60.0 / minutes - 1.0,
+        stderr_lines=float(len(log)),
     )
     return metrics
 
@@ -230,6 +235,7 @@ ROWS = (
     ("train wall time (min)", "wall_minutes"),
     ("budget (min)", "budget_minutes"),
     ("wall time over the budget (share)", "budget_overrun"),
+    ("lines train wrote to stderr (a log file)", "stderr_lines"),
 )
 
 

@@ -419,7 +419,7 @@ def validate(config: Config) -> None:
     for ok, key, expected in checks:
         if not ok:
             raise UserError(f"config: '{key}' must be {expected}")
-    from neural_atlases.preprocess.backends import mask_backend_name  # here: it imports the preprocessing
+    from neural_atlases.preprocess.mask_names import mask_backend_name  # no torch: checked first
 
     try:
         mask_backend_name(config.preprocess.foreground_class)

@@ -52,6 +52,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from neural_atlases.io.files import frame_file_name  # noqa: F401  (written in io.files: no torch there)
+
 ALPHA_EPS = 1e-3
 
 
@@ -172,11 +174,6 @@ def atlas_stem(layer: int) -> str:
 def atlas_file_name(layer: int) -> str:
     """File name of a layer's atlas image: ``background_atlas.png``, ``foreground_atlas_0.png``."""
     return f"{atlas_stem(layer)}.png"
-
-
-def frame_file_name(index: int, suffix: str = ".png") -> str:
-    """File name of frame ``index`` in a folder of frames: ``00000.png``."""
-    return f"{index:05d}{suffix}"
 
 
 def layer_shares(logits: torch.Tensor) -> torch.Tensor:

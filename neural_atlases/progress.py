@@ -1,28 +1,47 @@
-"""Progress reporting without third-party packages.
+"""Progress of long work: tqdm's bar on a terminal, a quiet log anywhere else.
 
-``Progress`` draws a one-line bar on a terminal and writes a plain log line every ~10 % when the
-stream is not a terminal (a log file, CI). Library code never takes a ``Progress``: it takes a
-``ProgressFn``, a plain ``progress(done, total)`` function, which ``Progress.callback()`` provides.
+On a terminal ``Progress`` is a tqdm bar, and tqdm's switches apply (``TQDM_DISABLE=1`` silences
+it, ``TQDM_MININTERVAL`` sets how often it redraws). When the stream is not a terminal (a log
+file, CI) a stage writes one line when it starts (at its first item), then at most a line every
+``LOG_INTERVAL_S`` (10 s) with its ETA, and one when it ends; a stage shorter than 10 s writes its
+first line alone.
+Both modes format their lines with tqdm's ``format_meter``.
+
+What tqdm does not do is kept here: a time budget (training bounded by minutes) counts towards
+the fraction done, which is the larger of ``done / total`` and ``elapsed / budget``, so the bar
+and its ETA follow whichever ends first. Library code never takes a ``Progress``: it takes a
+``ProgressFn``, a plain ``progress(done, total)`` function, which ``Progress.callback()`` gives.
 
 >>> import io
 >>> log = io.StringIO()
 >>> with Progress(4, "frames", unit="frame", stream=log) as bar:
 ...     for _ in range(4):
 ...         bar.update()
->>> log.getvalue().splitlines()[-1].startswith("frames: 4/4 frame 100%")
-True
+>>> log.getvalue()
+'frames: started (0/4 frame)\\n'
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
 from typing import TextIO
 
+from tqdm import tqdm
+
 ProgressFn = Callable[[int, int], None]
 """``progress(done, total)``: ``done`` items of ``total`` finished; ``total <= 0`` if unknown."""
+
+LOG_INTERVAL_S = 10.0
+"""Outside a terminal, a stage writes at most one line this often (and one when it ends)."""
+
+_LOG_FORMAT = (
+    "{desc}{percentage:3.0f}% {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+)
+_LOG_FORMAT_NO_TOTAL = "{desc}{n_fmt} {unit} [{elapsed}, {rate_fmt}{postfix}]"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -35,33 +54,57 @@ def format_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
+def budget_total(done: float, total: float | None, elapsed: float, budget_s: float | None) -> float | None:
+    """The total that makes ``done / total`` the fraction done when a time budget may end first:
+    ``total`` while the count is ahead of the clock, else the count reached when the budget runs
+    out at the rate so far (so a rate-based ETA is the budget's time left)."""
+    if not budget_s or done <= 0 or elapsed <= 0:
+        return total
+    by_time = min(elapsed / budget_s, 1.0)
+    if total and done / total >= by_time:
+        return total
+    return max(done, round(done / by_time))
+
+
 def _format_value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _disabled_by_environment() -> bool:
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class _BudgetBar(tqdm):
+    """tqdm whose total is ``budget_total``'s: the bar, percentage and ETA follow a time budget."""
+
+    monitor_interval = 0  # no monitor thread: every bar is closed by its Progress
+
+    def __init__(self, *args, time_budget_s: float | None = None, **kwargs) -> None:
+        self.time_budget_s = time_budget_s
+        super().__init__(*args, **kwargs)
+
+    @property
+    def format_dict(self):
+        d = super().format_dict
+        d["total"] = budget_total(d["n"], d["total"], d["elapsed"], self.time_budget_s)
+        return d
 
 
 class Progress:
-    """A progress bar (terminal) or progress log (anything else) for a loop.
+    """A progress bar (terminal) or progress log (anything else) for a stage of work.
 
     Args:
         total: number of items, or ``None`` when unknown (then ``time_budget_s`` can give the ETA).
         description: what is being done, shown first on the line.
         unit: name of one item (``"it"``, ``"frame"``, ``"step"``).
-        stream: where to write; ``None`` means ``sys.stderr`` at the time of writing.
-        time_budget_s: a time limit in seconds (training bounded by minutes). The fraction done
-            is the larger of ``done / total`` and ``elapsed / budget`` and the ETA the smaller of
-            the two estimates, so a run bounded by both steps and minutes reports whichever ends
-            first.
+        stream: where to write; ``None`` means ``sys.stderr``.
+        time_budget_s: a time limit in seconds; see the module docstring.
         tty: force terminal (``True``) or log (``False``) mode; ``None`` asks ``stream.isatty()``.
-        min_interval_s: on a terminal, the bar is redrawn at most this often.
-        log_every: outside a terminal, a line is written each time this fraction more is done
-            (and at the end). With neither ``total`` nor a budget, a line every ``log_interval_s``.
-        log_interval_s: see ``log_every``.
+        log_interval_s: outside a terminal, the least time between two lines.
         clock: a monotonic clock in seconds (tests pass a fake one).
 
     ``update(n, **postfix)`` advances by ``n`` and shows ``postfix`` (``loss=0.01 psnr=31.2``) on
-    the line; ``close()`` (or leaving the ``with`` block) writes the final state.
+    the line; ``close()`` (or leaving the ``with`` block) writes the final state once.
     """
 
     def __init__(
@@ -73,38 +116,43 @@ class Progress:
         *,
         time_budget_s: float | None = None,
         tty: bool | None = None,
-        min_interval_s: float = 0.1,
-        log_every: float = 0.1,
-        log_interval_s: float = 30.0,
+        log_interval_s: float = LOG_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.total = total if total is None or total > 0 else None
         self.description = description
         self.unit = unit
-        self._stream = stream
+        self.stream = stream if stream is not None else sys.stderr
         self.time_budget_s = time_budget_s if time_budget_s and time_budget_s > 0 else None
-        self.min_interval_s = min_interval_s
-        self.log_every = log_every
         self.log_interval_s = log_interval_s
         self._clock = clock
         self.done = 0
         self.postfix: dict[str, object] = {}
-        self._start = clock()
-        self._last_draw = -math.inf
-        self._last_width = 0
-        self._logged_step = 0  # how many `log_every` steps have been logged
-        self._last_log_time = self._start
+        self._start = self._last_log = clock()
+        self._last_line = ""
         self._closed = False
-        self.tty = self._detect_tty() if tty is None else tty
+        self.disabled = _disabled_by_environment()
+        self.tty = _is_terminal(self.stream) if tty is None else tty
+        self._bar: _BudgetBar | None = None
+        self._started = False  # outside a terminal: whether the first line is out
+        if self.tty and not self.disabled:
+            self._bar = _BudgetBar(
+                total=self.total,
+                desc=description or None,
+                unit=unit,
+                file=self.stream,
+                leave=True,
+                smoothing=0.0,  # the average rate: a step's time varies with evaluations
+                dynamic_ncols=True,
+                time_budget_s=self.time_budget_s,
+            )
+            self._bar._time = clock  # tqdm's own clock attribute, so that tests can pass a fake
+            self._bar.start_t = self._bar.last_print_t = self._start
 
     # -- public ---------------------------------------------------------------------------------
     @property
-    def stream(self) -> TextIO:
-        return self._stream if self._stream is not None else sys.stderr
-
-    @property
     def elapsed(self) -> float:
-        """Seconds since the bar was created."""
+        """Seconds since the stage started."""
         return self._clock() - self._start
 
     def fraction(self) -> float | None:
@@ -126,24 +174,23 @@ class Progress:
             estimates.append(max(self.time_budget_s - elapsed, 0.0))
         return min(estimates) if estimates else None
 
-    def rate(self) -> float:
-        """Items per second so far."""
-        elapsed = self.elapsed
-        return self.done / elapsed if elapsed > 0 else 0.0
-
     def update(self, n: int = 1, **postfix: object) -> None:
         """Advance by ``n`` items; keyword arguments replace the shown values of the same name."""
         self.done += n
         if postfix:
             self.postfix.update(postfix)
-        self._maybe_emit()
+            if self._bar is not None:
+                self._bar.set_postfix_str(self._postfix_text(), refresh=False)
+        self._advanced(n)
 
     def set(self, done: int, total: int | None = None) -> None:
         """Set the absolute position (and the total, if given and positive)."""
         if total is not None and total > 0:
             self.total = total
-        self.done = done
-        self._maybe_emit()
+            if self._bar is not None:
+                self._bar.total = total
+        step, self.done = done - self.done, done
+        self._advanced(step)
 
     def callback(self) -> ProgressFn:
         """A ``progress(done, total)`` function for library code that reports absolute positions."""
@@ -155,25 +202,23 @@ class Progress:
 
     def write(self, message: str) -> None:
         """Write a line of text without garbling the bar (the bar is redrawn below it)."""
-        if self.tty and self._last_width:
-            self.stream.write("\r" + " " * self._last_width + "\r")
-            self._last_width = 0
-        self.stream.write(message + "\n")
-        if self.tty and not self._closed:
-            self._draw(force=True)
-        self.stream.flush()
+        if self.disabled:
+            return
+        if self._bar is not None:
+            self._bar.write(message, file=self.stream)
+        else:
+            self.stream.write(message + "\n")
+            self.stream.flush()
 
     def close(self) -> None:
-        """Write the final state (a finished bar, or a last log line) once."""
+        """Write the final state (a finished bar, or the stage's last log line) once."""
         if self._closed:
             return
         self._closed = True
-        if self.tty:
-            self._draw(force=True)
-            self.stream.write("\n")
-        else:
-            self.stream.write(self.line() + "\n")
-        self.stream.flush()
+        if self._bar is not None:
+            self._bar.close()
+        elif not self.disabled and (not self._started or self.elapsed >= self.log_interval_s):
+            self._log_line()  # a short stage's one line is its first
 
     def __enter__(self) -> Progress:
         return self
@@ -181,70 +226,53 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- formatting -----------------------------------------------------------------------------
-    def line(self, bar_width: int = 0) -> str:
-        """The status text: ``desc: done/total unit pct [bar] elapsed<eta, rate, postfix``."""
-        parts = []
-        count = f"{self.done}/{self.total}" if self.total else f"{self.done}"
-        parts.append(f"{count} {self.unit}")
-        frac = self.fraction()
-        if frac is not None:
-            parts.append(f"{frac * 100:3.0f}%")
-            if bar_width > 0:
-                filled = int(frac * bar_width)
-                parts.append("[" + "#" * filled + "." * (bar_width - filled) + "]")
-        timing = format_duration(self.elapsed)
-        eta = self.eta()
-        if eta is not None:
-            timing += "<" + format_duration(eta)
-        rate = self.rate()
-        if rate >= 1.0 or rate == 0.0:
-            rate_text = f"{rate:.3g} {self.unit}/s"
-        else:
-            rate_text = f"{1.0 / rate:.3g} s/{self.unit}"
-        text = " ".join(parts) + f" {timing}, {rate_text}"
-        if self.postfix:
-            text += ", " + " ".join(f"{k}={_format_value(v)}" for k, v in self.postfix.items())
-        return f"{self.description}: {text}" if self.description else text
+    def line(self) -> str:
+        """The state as one log line: ``desc: pct done/total unit [elapsed<eta, rate, postfix]``."""
+        total = budget_total(self.done, self.total, self.elapsed, self.time_budget_s)
+        return tqdm.format_meter(
+            self.done,
+            total,
+            self.elapsed,
+            prefix=f"{self.description}: " if self.description else "",
+            unit=self.unit,
+            postfix=self._postfix_text() or None,
+            bar_format=_LOG_FORMAT if total else _LOG_FORMAT_NO_TOTAL,
+        )
 
     # -- internals ------------------------------------------------------------------------------
-    def _detect_tty(self) -> bool:
-        isatty = getattr(self.stream, "isatty", None)
-        try:
-            return bool(isatty()) if isatty is not None else False
-        except (ValueError, OSError):  # a closed or odd stream: treat as a log
-            return False
+    def _postfix_text(self) -> str:
+        return " ".join(f"{k}={_format_value(v)}" for k, v in self.postfix.items())
 
-    def _maybe_emit(self) -> None:
-        if self._closed:
+    def _advanced(self, n: int) -> None:
+        if self._closed or self.disabled:
             return
-        if self.tty:
-            self._draw(force=False)
-        else:
-            self._log()
-
-    def _draw(self, force: bool) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+            return
         now = self._clock()
-        if not force and now - self._last_draw < self.min_interval_s:
-            return
-        self._last_draw = now
-        text = self.line(bar_width=20)
-        pad = max(self._last_width - len(text), 0)
-        self.stream.write("\r" + text + " " * pad)
-        self.stream.flush()
-        self._last_width = len(text)
+        if not self._started:  # at the first item, not at creation: a stage that begins work
+            self._started, self._last_log = True, now
+            total = f"/{self.total}" if self.total else ""
+            name = self.description or "progress"
+            self._write_line(f"{name}: started ({self.done - n}{total} {self.unit})")
+        elif now - self._last_log >= self.log_interval_s:
+            self._last_log = now
+            self._log_line()
 
-    def _log(self) -> None:
-        frac = self.fraction()
-        if frac is not None:
-            step = int(frac / self.log_every + 1e-9) if self.log_every > 0 else 0
-            if step <= self._logged_step or frac >= 1.0:  # the line at 100 % is close()'s
-                return
-            self._logged_step = step
-        else:
-            now = self._clock()
-            if now - self._last_log_time < self.log_interval_s:
-                return
-            self._last_log_time = now
-        self.stream.write(self.line() + "\n")
+    def _log_line(self) -> None:
+        line = self.line()
+        if line != self._last_line:  # a stage that ended on a logged line does not repeat it
+            self._write_line(line)
+
+    def _write_line(self, line: str) -> None:
+        self._last_line = line
+        self.stream.write(line + "\n")
         self.stream.flush()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except (ValueError, OSError):  # a closed or odd stream: treat as a log
+        return False

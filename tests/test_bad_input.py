@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -284,3 +286,70 @@ def test_a_cheap_check_comes_before_any_heavy_work(c, capsys, name):
     assert len(err.strip("\n").splitlines()) <= 2, err  # no progress of a stage that ran first
     assert "rendering" not in err
     assert sorted((p.relative_to(results), p.stat().st_mtime_ns) for p in results.rglob("*")) == before
+
+
+BEFORE_TORCH = [
+    "train: mixed sizes",
+    "train: too few masks",
+    "train: mask size",
+    "config unknown key",
+    "config broken",
+    "train: steps 0",
+    "train: device",
+    "atlases: -o a file",
+    "atlases: -cf size",
+    "atlases: -cf frame 99",
+    "render: -o unwritable",
+    "render: -o a file",
+    "render: atlas missing",
+    "render: -r sky",
+    "export: -o a file",
+]
+"""Cases answered from flags, configs and file headers alone: the error comes before torch (or any
+decoder of pixels) is imported, it is the only line on stderr, and nothing is written anywhere."""
+
+_RUN_AND_SAY_WHAT_WAS_IMPORTED = (
+    "import sys\n"
+    "from neural_atlases.cli.main import main\n"
+    "try:\n"
+    "    status = main(sys.argv[1:])\n"
+    "except SystemExit as exit:\n"
+    "    status = exit.code\n"
+    "print(sorted(m for m in ('torch', 'cv2', 'av') if m in sys.modules))\n"
+    "sys.exit(status)\n"
+)
+
+
+def _run_fresh(argv: list[str]) -> subprocess.CompletedProcess:
+    """The command line in a new interpreter; its stdout ends with the heavy modules it imported."""
+    return subprocess.run(
+        [sys.executable, "-c", _RUN_AND_SAY_WHAT_WAS_IMPORTED, *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _tree(root: Path) -> list[tuple[str, int]]:
+    """Every file and folder under ``root``, files with their modification times (a folder's own
+    time changes when ``check_writable``'s probe file comes and goes)."""
+    return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns if p.is_file() else 0) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("name", BEFORE_TORCH)
+def test_a_check_that_needs_no_model_comes_before_torch(c, name):
+    args = next(a for n, a, _ in CASES if n == name)
+    before = _tree(c.base), _tree(c.trained)
+    result = _run_fresh([str(a) for a in args(c)])
+    assert result.returncode == 2, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]", result.stdout  # no torch, OpenCV or PyAV
+    lines = result.stderr.strip("\n").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert (_tree(c.base), _tree(c.trained)) == before
+
+
+def test_help_imports_nothing_heavy():
+    result = _run_fresh(["--help"])
+    assert result.returncode == 0
+    assert "train" in result.stdout
+    assert result.stdout.splitlines()[-1] == "[]"

@@ -37,3 +37,12 @@ def test_run_measured_reads_the_childs_own_peak():
     assert status == 0 and small < 0.1
     status, _, _ = run_measured([sys.executable, "-c", "raise SystemExit(3)"])
     assert status == 3
+
+
+def test_run_measured_keeps_the_childs_stderr_lines(capfd):
+    lines: list[str] = []
+    code = "import sys; print('a', file=sys.stderr); print(sys.stderr.isatty(), file=sys.stderr)"
+    status, _, _ = run_measured([sys.executable, "-c", code], lines)
+    assert status == 0
+    assert lines == ["a", "False"]  # a pipe: the child writes its log, not a bar
+    assert capfd.readouterr().err == "a\nFalse\n"  # and they are passed on

@@ -1,6 +1,8 @@
 import io
 
-from neural_atlases.progress import Progress, format_duration
+import pytest
+
+from neural_atlases.progress import Progress, budget_total, format_duration
 
 
 class FakeClock:
@@ -22,38 +24,55 @@ def test_format_duration():
     assert format_duration(float("inf")) == "--:--"
 
 
-def test_log_mode_writes_a_line_every_ten_percent_and_at_the_end():
+def test_log_mode_writes_a_line_every_ten_seconds_and_one_at_the_end():
     out, clock = io.StringIO(), FakeClock()
     with Progress(100, "train", unit="step", stream=out, clock=clock) as bar:
         for _ in range(100):
-            clock.now += 0.5
+            clock.now += 0.5  # 50 s in all
             bar.update(loss=0.0123456, psnr=31.2)
     lines = out.getvalue().splitlines()
     assert "\r" not in out.getvalue()
-    assert len(lines) == 10  # 10 %, ..., 90 %, then the final line from close()
-    assert lines[0].startswith("train: 10/100 step  10%")
+    assert len(lines) == 6  # the start, at 10.5, 20.5, 30.5, 40.5 s, and the end
+    assert lines.pop(0) == "train: started (0/100 step)"
+    assert lines[0].startswith("train:  21% 21/100 step [00:10<00:39,")
     assert "loss=0.01235" in lines[0] and "psnr=31.2" in lines[0]
-    assert "2 step/s" in lines[0]
-    assert lines[0].split()[4] == "00:05<00:45,"  # elapsed < ETA
-    assert lines[-1].startswith("train: 100/100 step 100%")
-    assert "00:50<00:00" in lines[-1]
+    assert "2.00step/s" in lines[0]
+    assert lines[-1].startswith("train: 100% 100/100 step [00:50<00:00,")
 
 
-def test_tty_mode_redraws_one_line_at_most_ten_times_a_second():
+def test_a_short_stage_writes_one_line():
+    out, clock = io.StringIO(), FakeClock()
+    with Progress(70, "optical flow, gap 1", unit="frame", stream=out, clock=clock) as bar:
+        for _ in range(70):
+            clock.now += 0.125  # 8.75 s
+            bar.update()
+    assert out.getvalue() == "optical flow, gap 1: started (0/70 frame)\n"
+
+
+def test_tty_mode_is_a_tqdm_bar_redrawn_in_place():
     out, clock = FakeTTY(), FakeClock()
     bar = Progress(1000, "frames", unit="frame", stream=out, clock=clock)
     assert bar.tty
     for _ in range(1000):
-        clock.now += 0.001  # 1 s in all: about 10 redraws
+        clock.now += 0.001  # 1 s in all: about 10 redraws at tqdm's 0.1 s
         bar.update()
     bar.close()
     text = out.getvalue()
     assert text.endswith("\n") and text.count("\n") == 1
     draws = text.split("\r")[1:]
-    assert 8 <= len(draws) <= 13
-    assert draws[-1].startswith("frames: 1000/1000 frame 100% [####################]")
+    assert 8 <= len(draws) <= 14
+    assert draws[-1].startswith("frames: 100%|") and "1000/1000" in draws[-1]
     bar.close()  # closing twice writes nothing more
     assert out.getvalue() == text
+
+
+def test_tqdm_disable_silences_both_modes(monkeypatch):
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    for out in (io.StringIO(), FakeTTY()):
+        with Progress(3, "x", stream=out) as bar:
+            bar.update(3)
+            bar.write("note")
+        assert out.getvalue() == ""
 
 
 def test_time_budget_gives_fraction_and_eta():
@@ -63,26 +82,43 @@ def test_time_budget_gives_fraction_and_eta():
     bar.update(30)
     assert bar.fraction() == 0.25
     assert bar.eta() == 45.0
-    assert "30 step  25%" in out.getvalue()  # the 20 % line
-    assert "00:15<00:45" in bar.line()
+    assert bar.line().startswith("train:  25% 30/120 step [00:15<00:45,")  # 120: the budget's steps
     # with both a step count and a budget, whichever ends first wins
     both = Progress(1000, stream=io.StringIO(), time_budget_s=60.0, clock=clock)
-    clock.now = 30.0
+    clock.now = 45.0
     both.set(900)
     assert both.fraction() == 0.9
-    assert abs(both.eta() - 15.0 * 100 / 900) < 1e-9  # 15 s elapsed: steps end before the budget
+    assert abs(both.eta() - 30.0 * 100 / 900) < 1e-9  # 30 s elapsed: steps end before the budget
+    assert "<00:03," in both.line()
+    assert out.getvalue() == "train: started (0 step)\n"  # the first update's line
+
+
+@pytest.mark.parametrize(
+    "done,total,elapsed,budget,expected",
+    [
+        (10, 100, 5.0, None, 100),  # no budget: the count
+        (50, 100, 10.0, 60.0, 100),  # the count is ahead of the clock
+        (10, 100, 30.0, 60.0, 20),  # the clock is ahead: 20 steps by the budget's end
+        (10, None, 15.0, 60.0, 40),
+        (0, None, 15.0, 60.0, None),  # nothing done yet: nothing to project
+        (10, None, 90.0, 60.0, 10),  # past the budget: done
+    ],
+)
+def test_budget_total(done, total, elapsed, budget, expected):
+    assert budget_total(done, total, elapsed, budget) == expected
 
 
 def test_unknown_total_logs_by_time():
     out, clock = io.StringIO(), FakeClock()
-    bar = Progress(None, "scan", stream=out, clock=clock, log_interval_s=10.0)
+    bar = Progress(None, "scan", stream=out, clock=clock)
     for _ in range(25):
         clock.now += 1.0
         bar.update()
     bar.close()
     lines = out.getvalue().splitlines()
-    assert len(lines) == 3  # at 10 s, 20 s, and the end
-    assert lines[-1].startswith("scan: 25 it ")
+    assert len(lines) == 4  # the start (after 1 s), at 11 s, 21 s, and the end
+    assert lines[1].startswith("scan: 11 it [00:11,")
+    assert lines[-1].startswith("scan: 25 it [00:25,")
 
 
 def test_callback_sets_absolute_position_and_total():
@@ -101,4 +137,7 @@ def test_write_keeps_the_bar_below_the_message():
     bar.update()
     bar.write("hello")
     assert "hello\n" in out.getvalue()
-    assert out.getvalue().endswith("\rx: 1/10 it  10% [##..................] 00:00<00:00, 0 it/s")
+    assert out.getvalue().endswith("| 1/10 [00:00<?, ?it/s]")
+    log = io.StringIO()
+    Progress(10, "x", stream=log).write("hello")
+    assert log.getvalue() == "hello\n"

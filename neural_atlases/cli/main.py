@@ -1,7 +1,9 @@
 """``neural-atlases``: the command line. Each command is a thin call into the pipeline.
 
 Bad input never gets a traceback: a ``UserError`` is printed as one line on stderr and the exit
-status is 2.
+status is 2. Every check that needs no model runs before torch is imported (the commands import
+the pipeline inside themselves, after their checks): ``--help`` and a misspelt flag, config key,
+mask count or output folder are answered in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from neural_atlases.conventions import frame_file_name
 from neural_atlases.errors import UserError, user_error_from_os_error
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open(arg: str):
-    from neural_atlases.io.images import list_frame_files
+    from neural_atlases.io.files import list_frame_files
     from neural_atlases.io.project import Project, resolve_project
 
     project = Project(resolve_project(arg))
@@ -190,13 +193,21 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from neural_atlases.pipeline.train import TrainRequest, train_project
+    from neural_atlases.config import load_config
+    from neural_atlases.io.project import check_inputs
+    from neural_atlases.pipeline.request import TrainRequest, check_request
 
     project = _open(args.project)
     snapshots = parse_minutes(args.snapshots, "--snapshots") if args.snapshots else ()
     request = TrainRequest(
         args.config, args.steps, args.max_minutes, args.device, args.seed, args.restart, snapshots
     )
+    check_request(request)  # the checks that need no torch, before it is imported
+    if args.config is not None:
+        load_config(args.config)
+    check_inputs(project)
+    from neural_atlases.pipeline.train import train_project
+
     train_project(project, request)
     print(f"atlases in {project.atlases_dir}")
     print(f"report in {project.report_path}")
@@ -249,17 +260,18 @@ def _frames_for(project, baked) -> np.ndarray:
 
 
 def _check_output(project, out: Path) -> None:
-    """Refuse to write into the user's input folders."""
+    """Refuse to write into the user's input folders, or where nothing can be written."""
+    from neural_atlases.io.files import check_writable
+
     target = out.resolve()
     for folder in (project.frames_dir, project.masks_dir, project.scribbles_dir):
         base = folder.resolve()
         if target == base or base in target.parents:
             raise UserError(f"-o {out}: refusing to write into the project's input folder {folder}")
+    check_writable(out.parent if out.suffix else out, f"-o {out}")
 
 
 def cmd_atlases(args: argparse.Namespace) -> int:
-    from neural_atlases.pipeline.trained import load_trained, write_atlases
-
     project = _open(args.project)
     if args.animated:
         if args.edited_frame is not None or args.frame is not None:
@@ -272,11 +284,14 @@ def cmd_atlases(args: argparse.Namespace) -> int:
             raise UserError("--frame needs -cf EDITED_FRAME")
         out = args.out or project.atlases_dir
         _check_output(project, out)
+        from neural_atlases.pipeline.trained import load_trained, write_atlases
+
         baked = load_trained(project)
         paths = write_atlases(baked, out)
     else:
         out = args.out or project.edited_atlases_dir
         _check_output(project, out)
+        _check_edited_frame(project, args.edited_frame, args.frame)
         paths = _atlases_from_frame(project, args.edited_frame, args.frame, out)
     for path in paths:
         print(path)
@@ -308,6 +323,17 @@ def frame_index_of(path: Path, frame: int | None, num_frames: int) -> int:
     return frame
 
 
+def _check_edited_frame(project, edited_path: Path, frame: int | None) -> None:
+    """What ``-cf`` needs, from file headers: a frame it names, and that frame's size."""
+    from neural_atlases.io.files import image_size
+
+    files = project.frame_files()
+    t = frame_index_of(edited_path, frame, len(files))
+    size, wanted = image_size(edited_path), image_size(files[t])
+    if size != wanted:
+        raise UserError(f"{edited_path} is {size[0]}x{size[1]} but frame {t} is {wanted[0]}x{wanted[1]}")
+
+
 def _atlases_from_frame(project, edited_path: Path, frame: int | None, out: Path) -> list[Path]:
     from neural_atlases.conventions import atlas_file_name
     from neural_atlases.editing.frame_edit import edited_atlas, splat_frame_edit
@@ -332,35 +358,40 @@ def _atlases_from_frame(project, edited_path: Path, frame: int | None, out: Path
     return paths
 
 
-def parse_layer(name: str, num_layers: int) -> list[int]:
-    """``background``, ``foreground`` (all foreground layers) or ``foreground_K`` to layer indices."""
+def parse_layer(name: str, num_layers: int | None) -> list[int]:
+    """``background``, ``foreground`` (all foreground layers) or ``foreground_K`` to layer indices;
+    with ``num_layers=None`` only the name's form is checked (before the model is read)."""
     if name == "background":
         return [0]
     if name == "foreground":
-        return list(range(1, num_layers))
+        return list(range(1, num_layers or 1))
     if name.startswith("foreground_") and name[len("foreground_") :].isdigit():
         k = int(name[len("foreground_") :])
-        if k + 1 < num_layers:
+        if num_layers is None or k + 1 < num_layers:
             return [k + 1]
         raise UserError(f"-r {name}: the project has {num_layers - 1} foreground layer(s)")
     raise UserError(f"-r {name}: use background, foreground or foreground_K")
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    project = _open(args.project)
+    out = args.out
+    if out.suffix not in ("", ".mp4"):
+        raise UserError(f"-o {out}: give a .mp4 file or a folder (no suffix)")
+    _check_output(project, out)  # before torch is imported and any frame is rendered
+    for name in args.remove:
+        parse_layer(name, num_layers=None)
+    for path in [args.background, *args.foreground]:
+        if path is not None and not path.exists():
+            raise UserError(f"atlas not found: {path}")
     from neural_atlases.editing.render import RenderOptions
-    from neural_atlases.io.images import check_writable, write_frames
+    from neural_atlases.io.images import write_frames
     from neural_atlases.io.video import write_video
     from neural_atlases.pipeline.edits import atlas_renderer, render_all
     from neural_atlases.pipeline.report import try_record_render
     from neural_atlases.pipeline.trained import load_trained
     from neural_atlases.progress import Progress
 
-    project = _open(args.project)
-    out = args.out
-    if out.suffix not in ("", ".mp4"):
-        raise UserError(f"-o {out}: give a .mp4 file or a folder (no suffix)")
-    _check_output(project, out)
-    check_writable(out.parent if out.suffix else out, f"-o {out}")  # before any frame is rendered
     baked = load_trained(project)
     n = baked.num_layers
     if len(args.foreground) > n - 1:
@@ -379,20 +410,20 @@ def cmd_render(args: argparse.Namespace) -> int:
     else:
         write_frames(out, rendered)
     try_record_render(project, out, describe_render(args))
-    print(out if out.suffix else out / frame_file_name(0).replace("00000", "NNNNN"))
+    print(out if out.suffix else out / "NNNNN.png")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from neural_atlases.export.compositing import export_project
-    from neural_atlases.pipeline.trained import load_trained
-    from neural_atlases.progress import Progress
-
     project = _open(args.project)
     out = args.out
     if out.exists() and not out.is_dir():
         raise UserError(f"-o {out}: exists and is not a folder")
     _check_output(project, out)
+    from neural_atlases.export.compositing import export_project
+    from neural_atlases.pipeline.trained import load_trained
+    from neural_atlases.progress import Progress
+
     baked = load_trained(project)
     frames = _frames_for(project, baked)
     with Progress(frames.shape[0], "exporting", unit="frame") as bar:

@@ -9,24 +9,23 @@ folder and rename it into place, so a reader never sees half an image.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
-import re
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from neural_atlases.conventions import frame_file_name
 from neural_atlases.errors import UserError
+from neural_atlases.io.files import (  # noqa: F401  (re-exported: the readers and writers' home)
+    IMAGE_SUFFIXES,
+    atomic_write_path,
+    check_writable,
+    frame_file_name,
+    list_frame_files,
+    new_file_mode,
+)
 from neural_atlases.progress import ProgressFn
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-"""Suffixes of frame and mask files (compared case-insensitively)."""
 
 _PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
@@ -55,30 +54,6 @@ def _open(path: str | os.PathLike) -> Image.Image:
 def _reason(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
-
-
-def _write_failure(path: Path, e: OSError) -> str:
-    """Why ``path`` cannot be written: a file where a folder should be, or the system's reason."""
-    for parent in path.parents:
-        if parent.exists():
-            return f"{parent} is a file, not a folder" if not parent.is_dir() else e.strerror or _reason(e)
-    return e.strerror or _reason(e)
-
-
-def check_writable(folder: Path, what: str) -> None:
-    """Raise ``UserError`` (starting with ``what``) when files cannot be made in ``folder``, which
-    the writer makes later with its parents: the nearest folder of it that exists must be a folder
-    and take a new file. A probe file is made there and removed at once; nothing else is written.
-    Cheap, so a command runs it before any heavy work."""
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
-    if not existing.is_dir():
-        raise UserError(f"{what}: {existing} is a file, not a folder")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=existing)
-    except OSError as e:
-        raise UserError(f"{what}: cannot write in {existing}: {e.strerror or _reason(e)}") from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
@@ -195,32 +170,6 @@ def read_rgb16(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(image[..., ::-1])
 
 
-@contextlib.contextmanager
-def atomic_write_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Give a temporary path beside ``path`` to write to; rename it onto ``path`` on success.
-
-    ``with atomic_write_path(p) as tmp: save(tmp)``. Creates the parent folders. On an exception
-    the temporary file is removed and ``path`` is left as it was. ``OSError`` (no permission, a
-    full disk) becomes ``UserError`` naming ``path``.
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-        os.close(fd)
-    except OSError as e:
-        raise UserError(f"cannot write {path}: {_write_failure(path, e)}") from e
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a written file gets the usual mode
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UserError(f"cannot write {path}: {e.strerror or _reason(e)}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
     """Delete the temporary files that ``atomic_write_path`` left in ``folder`` when its process
     was killed halfway; returns them. Only for a caller that alone writes there."""
@@ -233,46 +182,7 @@ def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
     return partial
 
 
-@functools.cache
-def new_file_mode() -> int:
-    """The mode a new file gets here: ``0o666`` less the process's umask (read without changing it
-    where ``/proc`` tells it)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 # -- folders of frames ----------------------------------------------------------------------------
-def _natural_key(name: str) -> tuple:
-    """Sort key putting ``frame2`` before ``frame10`` (zero-padded names sort as usual)."""
-    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
-
-
-def list_frame_files(folder: str | os.PathLike) -> list[Path]:
-    """Image files (``.jpg``, ``.jpeg``, ``.png``, any case) in ``folder``, sorted by name.
-
-    Names sort naturally (``f2.png`` before ``f10.png``; zero-padded names sort as plain text).
-    Hidden files (``.name``) and sub-folders are ignored. A missing folder raises ``UserError``.
-    """
-    folder = Path(folder)
-    if not folder.exists():
-        raise UserError(f"folder not found: {folder}")
-    if not folder.is_dir():
-        raise UserError(f"not a folder: {folder}")
-    files = [
-        p
-        for p in folder.iterdir()
-        if not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    ]
-    return sorted(files, key=lambda p: (_natural_key(p.name), p.name))
-
-
 def read_frames(folder: str | os.PathLike, progress: ProgressFn | None = None) -> np.ndarray:
     """Read every frame in ``folder`` (see ``list_frame_files``) as ``[T, H, W, 3]`` uint8 RGB.
 

@@ -29,11 +29,19 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from neural_atlases.errors import UserError
-from neural_atlases.io.images import atomic_write_path, list_frame_files, write_frames
-from neural_atlases.io.video import read_video
-from neural_atlases.progress import ProgressFn
+from neural_atlases.io.files import (
+    atomic_write_path,
+    check_frames,
+    check_masks,
+    check_scribbles,
+    list_frame_files,
+)
+
+if TYPE_CHECKING:
+    from neural_atlases.progress import ProgressFn
 
 PROJECTS_DIR = Path("projects")
 """Where bare project names live, relative to the working directory."""
@@ -208,6 +216,17 @@ class Project:
         return float(value) if isinstance(value, (int, float)) and value > 0 else default
 
 
+def check_inputs(project: Project) -> tuple[int, int, int]:
+    """``(frames, width, height)`` of a project's input, checked from file headers alone (no pixel
+    decoded, no torch): one frame size for all, one mask per frame of that size where the user gave
+    masks, scribbles named after frames and of that size. ``UserError`` names the first problem."""
+    count, width, height = check_frames(project.frames_dir)
+    if project.has_user_masks():
+        check_masks(project.masks_dir, count, width, height)
+    check_scribbles(project.scribbles_dir, project.frame_files(), width, height)
+    return count, width, height
+
+
 def frames_fingerprint(project: Project | str | os.PathLike) -> str:
     """A short hash of the input frames' names, sizes and modification times.
 
@@ -240,6 +259,9 @@ def init_project(
     touched, and the new frames are written to a temporary folder and swapped in, so a failure
     leaves an existing project as it was. ``progress`` sees the decoding, then the writing.
     """
+    from neural_atlases.io.images import write_frames  # decoders: not needed to open a project
+    from neural_atlases.io.video import read_video
+
     project = Project(Path(project_dir))
     video = Path(video)
     if project.root.exists() and not project.root.is_dir():

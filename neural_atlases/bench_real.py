@@ -13,14 +13,20 @@ Each clip is made into a project as a user would (``init --video``), trained wit
 A contact sheet per clip (frames, the foreground share, both atlases, the sticker render) goes to
 ``docs/real_<clip>.png`` with ``--sheets docs``.
 
+It starts from an empty model cache (``--out``/model_cache), so the first clip's ``train`` fetches
+the mask models as it would on a new machine, within its budget.
+
 Usage: ``python -m neural_atlases.bench_real [--clips carphone,bunny,vtest] [--out bench_results]
-[--scale 1.0] [--sheets docs]``; ``--scale`` multiplies every budget (to try it out quickly).
+[--scale 1.0] [--sheets docs] [--models CACHE]``; ``--scale`` multiplies every budget (to try it
+out quickly); ``--models`` uses an existing cache instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,6 +297,13 @@ SHEET_WIDTH = 1200
 """Widest contact sheet, in pixels."""
 
 
+def empty_model_cache(folder: Path) -> Path:
+    """``folder`` emptied: the first clip's ``train`` fetches the models as on a new machine."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m neural_atlases.bench_real", description=__doc__.split("\n")[0]
@@ -301,12 +314,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every budget")
     parser.add_argument("--sheets", type=Path, help="folder for the contact sheets (e.g. docs)")
+    parser.add_argument(
+        "--models",
+        type=Path,
+        help="an existing model cache to use (default: a new, empty one under --out, as a new machine has)",
+    )
     args = parser.parse_args(argv)
     names = [n for n in args.clips.split(",") if n]
     unknown = [n for n in names if n not in CLIPS]
     if unknown:
         sys.exit(f"bench_real: unknown clip {unknown[0]!r}; known: {', '.join(CLIPS)}")
     args.out.mkdir(parents=True, exist_ok=True)
+    cache = args.models or empty_model_cache(args.out / "model_cache")
+    os.environ["NEURAL_ATLASES_MODELS"] = str(cache.resolve())  # for train's children and the reference
+    os.environ.pop("NEURAL_ATLASES_OFFLINE", None)
     results = {name: run_clip(CLIPS[name], args.out, args.scale, args.sheets) for name in names}
     text = real_table(results)
     print(text)

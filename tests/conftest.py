@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+os.environ["NEURAL_ATLASES_OFFLINE"] = "1"  # tests never download: the backends' first-use fetch
+# is tested against local packages made by the test (tests/preprocess/test_models.py)
+
 INPUT_FOLDERS = ("frames", "masks", "scribbles")
 WRITES_FRAMES = ("init", "demo")
 FILE_OPTIONS = ("video", "config", "background", "foreground", "edited_frame")

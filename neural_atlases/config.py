@@ -90,8 +90,9 @@ class MLPConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     model: str = "fast"
-    """``fast``: dense grids and per-frame global transforms (minutes on a CPU). ``paper``: the
-    paper's coordinate MLPs (``mlp``), for comparison and fidelity."""
+    """The model variant (``training.variants.VARIANTS``): ``fast``, dense grids and per-frame
+    global transforms (minutes on a CPU); ``paper``, the paper's coordinate MLPs (``mlp``), for
+    comparison and fidelity."""
     foreground_layers: int = 1
     """Number of foreground layers (each with its own mapping and atlas)."""
     atlas_scale: float = 2.0
@@ -354,9 +355,11 @@ def _merge(base: dict[str, Any], over: Any, where: str) -> dict[str, Any]:
 
 
 def validate(config: Config) -> None:
-    """Check values that a type alone does not; raise ``UserError`` naming the key."""
+    """Check values that a type alone does not; raise ``UserError`` naming the key. What a model
+    variant needs (``model.model`` and its own keys) is the variant's to check
+    (``training.variants.check_model_config``), and ``preprocess.foreground_class`` the mask
+    backends' (``preprocess.mask_names.check_foreground_class``): both below this module's layer."""
     checks = [
-        (config.model.model in ("fast", "paper"), "model.model", "fast or paper"),
         (config.model.foreground_layers >= 1, "model.foreground_layers", "an integer >= 1"),
         (
             config.model.background_motion in ("homography", "affine"),
@@ -410,51 +413,9 @@ def validate(config: Config) -> None:
         (config.losses.bootstrap_steps >= 0, "losses.bootstrap_steps", "an integer >= 0"),
         (config.losses.global_rigidity_steps >= 0, "losses.global_rigidity_steps", "an integer >= 0"),
     ]
-    if config.model.model == "paper":
-        checks += _paper_checks(config)
-    else:
-        checks.append(
-            (not config.losses.release_units, "losses.release_units", "false unless model is 'paper'")
-        )
     for ok, key, expected in checks:
         if not ok:
             raise UserError(f"config: '{key}' must be {expected}")
-    from neural_atlases.preprocess.mask_names import mask_backend_name  # no torch: checked first
-
-    try:
-        mask_backend_name(config.preprocess.foreground_class)
-    except UserError as exc:
-        raise UserError(f"config: 'preprocess.foreground_class': {exc}") from None
-
-
-def _paper_checks(config: Config) -> list[tuple[bool, str, str]]:
-    """What the paper model needs of a config (``model.mlp`` and the fast model's options that it
-    cannot take)."""
-    mlp = config.model.mlp
-    layers = ("mapping_layers_background", "mapping_layers_foreground", "atlas_layers", "alpha_layers")
-    return [
-        *[(getattr(mlp, k) >= 2, f"model.mlp.{k}", "an integer >= 2") for k in layers],
-        (mlp.width >= 1, "model.mlp.width", "an integer >= 1"),
-        (
-            all(1 <= s < mlp.atlas_layers for s in mlp.atlas_skips),
-            "model.mlp.atlas_skips",
-            f"layer indices in 1..{mlp.atlas_layers - 1}",
-        ),
-        (mlp.atlas_frequencies >= 0, "model.mlp.atlas_frequencies", "an integer >= 0"),
-        (mlp.alpha_frequencies >= 0, "model.mlp.alpha_frequencies", "an integer >= 0"),
-        (0 < mlp.uv_scale <= 1, "model.mlp.uv_scale", "in (0, 1] (tanh outputs)"),
-        (
-            not config.model.atlas_alpha,
-            "model.atlas_alpha",
-            "false with model 'paper' (its alpha is a network of (x, y, t))",
-        ),
-        (
-            not config.train.realign_at and config.train.realign_final == 0,
-            "train.realign_at",
-            "empty, with train.realign_final 0, for model 'paper' (realignment moves the fast "
-            "model's residual grids)",
-        ),
-    ]
 
 
 def load_config(path: Path | None, base: Config | None = None) -> Config:

@@ -196,6 +196,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from neural_atlases.config import load_config
     from neural_atlases.io.project import check_inputs
     from neural_atlases.pipeline.request import TrainRequest, check_request
+    from neural_atlases.preprocess.mask_names import check_foreground_class
 
     project = _open(args.project)
     snapshots = parse_minutes(args.snapshots, "--snapshots") if args.snapshots else ()
@@ -204,7 +205,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     check_request(request)  # the checks that need no torch, before it is imported
     if args.config is not None:
-        load_config(args.config)
+        check_foreground_class(load_config(args.config).preprocess.foreground_class)
     check_inputs(project)
     from neural_atlases.pipeline.train import train_project
 

@@ -11,22 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TypedDict
+from typing import Protocol, TypedDict, cast
 
 import torch
 from torch import nn
 
 from neural_atlases.config import ModelConfig
-from neural_atlases.conventions import (
-    layer_shares,
-    paper_layer_shares,
-    pixel_to_normalised,
-    pixels_per_unit,
-)
+from neural_atlases.conventions import pixel_to_normalised, pixels_per_unit
 from neural_atlases.model import losses
-from neural_atlases.model.fields import AtlasField, MappingField, ShareField
 from neural_atlases.model.mlp import CoordinateMLP
-from neural_atlases.model.paper_fields import MLPAtlasField, MLPMappingField, MLPShareField, paper_fields
 
 
 @dataclass(frozen=True)
@@ -92,79 +85,97 @@ class PixelFields(TypedDict):
     recon: torch.Tensor  # [N, 3]
 
 
+class Mapping(Protocol):
+    """A layer's mapping: ``mapping(xy [N, 2], t [N]) -> uv [N, 2]``, normalised frame points and
+    frame indices to the layer's normalised atlas coordinates."""
+
+    def __call__(self, xy: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...
+
+
+class CarryingMapping(Mapping, Protocol):
+    """A mapping that can also carry frame points along its own global motion (layers that hide)."""
+
+    def carry(self, xy: torch.Tensor, t: torch.Tensor, t_next: torch.Tensor) -> torch.Tensor: ...
+
+
+class Atlas(Protocol):
+    """A layer's atlas: ``atlas(uv [N, 2]) -> [N, C]`` (rgb, and an alpha logit when ``C == 4``)."""
+
+    @property
+    def channels(self) -> int: ...
+
+    def __call__(self, uv: torch.Tensor) -> torch.Tensor: ...
+
+    def texture(self) -> torch.Tensor: ...
+
+
+class Shares(Protocol):
+    """The share field: per-layer logits ``[N, L]`` at pixels or between them."""
+
+    def at_pixels(self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...
+
+    def at_points(self, xy: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass
+class LayerFields:
+    """The fields a model variant (``training.variants``) builds for ``AtlasModel``."""
+
+    mappings: nn.ModuleList  # one ``Mapping`` a layer, background first
+    atlases: nn.ModuleList  # one ``Atlas`` a layer
+    shares: nn.Module  # a ``Shares``
+    to_shares: Callable[[torch.Tensor], torch.Tensor]
+    """``[N, L]`` share-field outputs (plus atlas alphas) -> ``[N, L + 1]`` shares."""
+    layers_can_hide: bool = False
+    """Whether a foreground layer can be hidden behind another (its mappings are
+    ``CarryingMapping``s, each layer with its own alpha)."""
+
+
 def residual_grid_sizes(video: VideoShape, cells: tuple[int, ...]) -> list[tuple[int, int]]:
     """``(h, w)`` of each mapping residual grid: nodes every ``cell`` pixels, corners included."""
     return [(max(2, -(-video.height // c) + 1), max(2, -(-video.width // c) + 1)) for c in cells]
 
 
 class AtlasModel(nn.Module):
-    """Mappings, atlases and shares for one clip: the fast fields (``model.fields``, with
-    ``config.model == "fast"``) or the paper's MLPs (``model.paper_fields``), read the same way."""
+    """Mappings, atlases and shares for one clip, whatever kind of fields a model variant
+    (``training.variants``: the fast grids, the paper's MLPs, ...) built them from, read the same
+    way. Build one with ``training.variants.new_model``."""
 
-    mappings: nn.ModuleList  # of MappingField or MLPMappingField, one a layer (``mapping(l)``)
-    atlases: nn.ModuleList  # of AtlasField or MLPAtlasField, one a layer (``atlas(l)``)
-    shares: ShareField | MLPShareField
+    mappings: nn.ModuleList  # one ``Mapping`` a layer (``mapping(l)``)
+    atlases: nn.ModuleList  # one ``Atlas`` a layer (``atlas(l)``)
+    shares: nn.Module  # a ``Shares`` (``share_field``)
     to_shares: Callable[[torch.Tensor], torch.Tensor]
     """``[N, L]`` share-field outputs (plus atlas alphas) -> ``[N, L + 1]`` shares."""
 
     def __init__(
-        self,
-        config: ModelConfig,
-        video: VideoShape,
-        geometries: list[LayerGeometry],
-        transforms: torch.Tensor | None = None,  # [L + 1, T, 3, 3], normalised xy -> uv
-        share_logits: torch.Tensor | None = None,  # [T, H, W, L]
+        self, config: ModelConfig, video: VideoShape, geometries: list[LayerGeometry], fields: LayerFields
     ) -> None:
         super().__init__()
         num_layers = config.foreground_layers + 1
-        if len(geometries) != num_layers:
+        if len(geometries) != num_layers or len(fields.mappings) != num_layers:
             raise ValueError(f"{len(geometries)} geometries for {num_layers} layers")
         self.config = config
         self.video = video
         self.geometries = list(geometries)
-        hw = (video.height, video.width)
-        if transforms is None:
-            transforms = torch.eye(3).expand(num_layers, video.frames, 3, 3).clone()
-        self.to_shares = layer_shares
-        if config.model == "paper":  # the paper's MLPs behind the same interface
-            sides = [g.atlas_width for g in geometries]
-            self.mappings, self.atlases, self.shares = paper_fields(
-                config.mlp, config.foreground_layers, video.frames, hw, sides
-            )
-            self.to_shares = paper_layer_shares
-            return
-        cells = [config.background_residual_cells] + [config.residual_cells] * config.foreground_layers
-        motions = [config.background_motion] + [config.foreground_motion] * config.foreground_layers
-        self.mappings = nn.ModuleList(
-            MappingField(
-                transforms[i], hw, residual_grid_sizes(video, cells[i]), g.scale, motions[i] == "homography"
-            )
-            for i, g in enumerate(geometries)
-        )
-        alpha = 1 if config.atlas_alpha else 0
-        self.atlases = nn.ModuleList(
-            AtlasField(g.atlas_height, g.atlas_width, config.atlas_levels, 3 + (alpha if i else 0))
-            for i, g in enumerate(geometries)
-        )
-        if share_logits is None:
-            share_logits = torch.zeros(video.frames, *hw, config.foreground_layers)
-        self.shares = ShareField(share_logits)
+        self.mappings, self.atlases, self.shares = fields.mappings, fields.atlases, fields.shares
+        self.to_shares = fields.to_shares
+        self.can_hide = fields.layers_can_hide
 
     @property
     def num_layers(self) -> int:
         return len(self.geometries)
 
-    def mapping(self, layer: int) -> MappingField | MLPMappingField:
+    def mapping(self, layer: int) -> Mapping:
         """Layer ``layer``'s mapping field (``self.mappings[layer]``, typed)."""
-        field = self.mappings[layer]
-        assert isinstance(field, MappingField | MLPMappingField)
-        return field
+        return cast(Mapping, self.mappings[layer])
 
-    def atlas(self, layer: int) -> AtlasField | MLPAtlasField:
+    def atlas(self, layer: int) -> Atlas:
         """Layer ``layer``'s atlas field (``self.atlases[layer]``, typed)."""
-        field = self.atlases[layer]
-        assert isinstance(field, AtlasField | MLPAtlasField)
-        return field
+        return cast(Atlas, self.atlases[layer])
+
+    @property
+    def share_field(self) -> Shares:
+        return cast(Shares, self.shares)
 
     def set_mixed_precision(self, enabled: bool) -> None:
         """Switch bfloat16 autocast on CUDA on or off for every network that tolerates it
@@ -177,9 +188,10 @@ class AtlasModel(nn.Module):
         """What, beside the config and the weights, rebuilds this model (``from_meta``)."""
         return {"video": asdict(self.video), "geometries": [asdict(g) for g in self.geometries]}
 
-    @classmethod
-    def from_meta(cls, config: ModelConfig, meta: dict) -> AtlasModel:
-        return cls(config, VideoShape(**meta["video"]), [LayerGeometry(**g) for g in meta["geometries"]])
+    @staticmethod
+    def video_and_geometries(meta: dict) -> tuple[VideoShape, list[LayerGeometry]]:
+        """What ``meta()`` saved (``training.variants.model_from_meta`` rebuilds the model)."""
+        return VideoShape(**meta["video"]), [LayerGeometry(**g) for g in meta["geometries"]]
 
     # -- evaluation of the fields ------------------------------------------------------------
 
@@ -207,8 +219,9 @@ class AtlasModel(nn.Module):
     @property
     def layers_can_hide(self) -> bool:
         """Whether a foreground layer can be hidden behind another: several foreground layers
-        with softmax shares (the fast model), each with its own alpha (``presences``)."""
-        return self.num_layers > 2 and self.config.model != "paper"
+        whose fields allow it (``LayerFields.layers_can_hide``: softmax shares, each layer with
+        its own alpha, ``presences``)."""
+        return self.num_layers > 2 and self.can_hide
 
     def evaluate_pixels(self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> PixelFields:
         """Every field at integer pixels ``[N]``: ``uv`` and ``rgb`` (lists, one ``[N, 2]`` /
@@ -216,7 +229,7 @@ class AtlasModel(nn.Module):
         xy = self.normalise(torch.stack([x, y], -1).float())
         uvs = [mapping(xy, t) for mapping in self.mappings]
         reads = [atlas(uv) for atlas, uv in zip(self.atlases, uvs, strict=True)]
-        shares = self.combine_shares(self.shares.at_pixels(x, y, t), reads)
+        shares = self.combine_shares(self.share_field.at_pixels(x, y, t), reads)
         rgbs = [r[:, :3] for r in reads]
         recon = losses.sum_terms(shares[:, k : k + 1] * rgbs[k] for k in range(self.num_layers))
         return {"uv": uvs, "rgb": rgbs, "shares": shares, "recon": recon}
@@ -245,7 +258,7 @@ class AtlasModel(nn.Module):
         xy = self.normalise(torch.stack([x, y], -1).float())
         uvs = [mapping(xy, frame) for mapping in self.mappings]
         reads = [self.atlas(k)(uv) if self.atlas(k).channels > 3 else uv[:, :0] for k, uv in enumerate(uvs)]
-        table = self.shares.at_pixels(x, y, frame)
+        table = self.share_field.at_pixels(x, y, frame)
         return uvs, self.combine_shares(table, reads), self.presences(table, reads)
 
     def presences(self, table: torch.Tensor, reads: list[torch.Tensor]) -> torch.Tensor:
@@ -305,10 +318,10 @@ class AtlasModel(nn.Module):
             has_alpha = self.atlas(layer).channels > 3  # only alphas are needed there
             reads_next.append(self.atlases[layer](out[f"flow_uv_next_{layer}"]) if has_alpha else uv[:f, :0])
             out[f"rgb_{layer}"] = reads[-1][: 3 * b, :3]
-        table = self.shares.at_pixels(x, y, t)  # [3B + F, L]
+        table = self.share_field.at_pixels(x, y, t)  # [3B + F, L]
         shares = self.combine_shares(table, reads)
         out["shares"], out["flow_shares"] = shares[: 3 * b], shares[3 * b :]
-        table_next = self.shares.at_points(target, batch.flow_t_next)
+        table_next = self.share_field.at_points(target, batch.flow_t_next)
         out["flow_shares_next"] = self.combine_shares(table_next, reads_next)
         if self.layers_can_hide:
             with torch.no_grad():  # a layer's own alpha, minus what of it shows
@@ -316,8 +329,7 @@ class AtlasModel(nn.Module):
                 out["hidden"] = (presence - out["flow_shares"][:, 1:]).clamp_min(0.0)
             source = xy[3 * b :]
             for layer in range(1, self.num_layers):
-                mapping = self.mapping(layer)
-                assert isinstance(mapping, MappingField)  # layers hide in the fast model alone
+                mapping = cast(CarryingMapping, self.mappings[layer])  # ``layers_can_hide``: it carries
                 carried = mapping.carry(source, batch.flow_t, batch.flow_t_next)
                 out[f"hidden_uv_next_{layer}"] = mapping(carried, batch.flow_t_next)
         out["share_table"] = table[: 3 * b]

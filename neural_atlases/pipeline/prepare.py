@@ -35,6 +35,7 @@ from neural_atlases.preprocess.layer_split import NONE, motion_seeds, split_fore
 from neural_atlases.preprocess.transforms import layer_transforms, refine_to_reference
 from neural_atlases.progress import Progress
 from neural_atlases.training.sampler import FlowField
+from neural_atlases.training.variants import variant_of
 
 
 @dataclass
@@ -104,7 +105,8 @@ def prepare(project: Project, config: Config) -> Prepared:
         weights, weights_id = [1.0 - masks, *split], f"{mask_id}:split:{_digest(split)}"
     transforms = _transforms(project, config, frames, flows, weights, weights_id, frames_id)
     corrections: list[tuple[np.ndarray, np.ndarray] | None] = [None] * transforms.shape[0]
-    if config.preprocess.align_foreground and num_frames > 1 and config.model.model != "paper":
+    uses_transforms = variant_of(config.model).uses_global_transforms
+    if config.preprocess.align_foreground and num_frames > 1 and uses_transforms:
         for layer in range(1, transforms.shape[0]):
             corrections[layer] = _corrections(
                 project, frames, transforms[layer], weights[layer], flow_opts, layer, frames_id
@@ -245,8 +247,8 @@ def _transforms(
     mc = config.model
     num_frames = frames.shape[0]
     layers = mc.foreground_layers + 1
-    if not flows or flows[0].gap != 1 or mc.model == "paper":  # the paper's mappings start from
-        return np.tile(np.eye(3), (layers, num_frames, 1, 1))  # uv = s * (x, y), not from transforms
+    if not flows or flows[0].gap != 1 or not variant_of(mc).uses_global_transforms:  # identities: unused
+        return np.tile(np.eye(3), (layers, num_frames, 1, 1))
     key = cache_key(
         masks=mask_id,
         bg=mc.background_motion,

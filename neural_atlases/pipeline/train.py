@@ -26,6 +26,7 @@ from neural_atlases.pipeline.prepare import prepare
 from neural_atlases.pipeline.report import clear_media, refresh_media, try_write_report, write_report
 from neural_atlases.pipeline.request import TrainRequest, check_request
 from neural_atlases.pipeline.trained import bake_project, checkpoint_path, snapshot_path
+from neural_atlases.preprocess.mask_names import check_foreground_class
 from neural_atlases.progress import Progress
 from neural_atlases.report.page import duration
 from neural_atlases.training.checkpoint import (
@@ -36,11 +37,11 @@ from neural_atlases.training.checkpoint import (
     set_rng_states,
 )
 from neural_atlases.training.estimate import TRIALS, Rates, estimate_seconds, measure_rates
-from neural_atlases.training.initialise import build_model
 from neural_atlases.training.log import LOSS_EVERY, LossMeter, append_record
 from neural_atlases.training.prefit import prefit_mappings
 from neural_atlases.training.sampler import PixelSampler
 from neural_atlases.training.trainer import Trainer, TrainState
+from neural_atlases.training.variants import build_model, check_model_config, model_from_meta
 
 BAKE_RESERVE_S = 0.08
 """Share of a time budget kept back for baking, writing the atlases and the report at the end."""
@@ -137,6 +138,8 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
 
 def _train(project: Project, request: TrainRequest, device: torch.device, start: float) -> Baked:
     config, payload = _config(project, request)
+    check_model_config(config)  # before any heavy work, as the config's own keys were
+    check_foreground_class(config.preprocess.foreground_class)
     torch.manual_seed(config.train.seed)
     prepared = prepare(project, config)
     if payload is not None and payload["extra"].get("fingerprint") != prepared.fingerprint:
@@ -159,7 +162,7 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
         )
         state = TrainState()
     else:
-        model = AtlasModel.from_meta(config.model, payload["meta"])
+        model = model_from_meta(config.model, payload["meta"])
         model.load_state_dict(payload["model"])
         state = restore_state(payload)
     model = model.to(device)

@@ -21,3 +21,11 @@ def mask_backend_name(foreground_class: str) -> str:
     except UserError as exc:
         raise UserError(f"{exc}; or one of: {', '.join(KEYWORD_CLASSES)}") from None
     return "maskrcnn"
+
+
+def check_foreground_class(foreground_class: str) -> None:
+    """``UserError`` naming the config key when no mask backend serves ``foreground_class``."""
+    try:
+        mask_backend_name(foreground_class)
+    except UserError as exc:
+        raise UserError(f"config: 'preprocess.foreground_class': {exc}") from None

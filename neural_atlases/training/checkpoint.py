@@ -24,6 +24,7 @@ from neural_atlases.io.images import new_file_mode
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.training.optim import Adam
 from neural_atlases.training.trainer import TrainState
+from neural_atlases.training.variants import model_from_meta
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT_VERSION = 1
@@ -161,7 +162,7 @@ def load_checkpoint(
     """Rebuild the model a checkpoint was saved from: ``(model, config, payload)``."""
     payload = read_checkpoint(path)
     config = from_dict(payload["config"])
-    model = AtlasModel.from_meta(config.model, payload["meta"])
+    model = model_from_meta(config.model, payload["meta"])
     model.load_state_dict(payload["model"])
     return model.to(device), config, payload
 

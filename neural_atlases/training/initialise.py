@@ -8,6 +8,8 @@ through the transforms (METHOD.md: 30 dB before any training). Shares start from
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import cast
 
 import cv2
 import numpy as np
@@ -100,22 +102,6 @@ def splat_average(
     return push_pull_fill(colour.reshape(ah, aw, 3).numpy(), total.reshape(ah, aw).numpy())
 
 
-def paper_geometry(frame_hw: tuple[int, int], config: ModelConfig) -> LayerGeometry:
-    """A paper-model layer's atlas: a square spanning the mappings' tanh range [-1, 1]^2, with
-    ``config.atlas_scale`` texels per frame pixel at the nominal ``uv = uv_scale * (x, y)``."""
-    scale = config.mlp.uv_scale
-    side = round(config.atlas_scale * (max(frame_hw) - 1) / scale) + 1
-    side = max(2, min(side, config.max_atlas_side))
-    return LayerGeometry(atlas_height=side, atlas_width=side, scale=scale)
-
-
-def build_paper_model(config: ModelConfig, video: VideoShape) -> AtlasModel:
-    """The paper's model: freshly initialised networks (seeded by the caller's ``torch`` seed);
-    ``training.prefit`` then fits its mappings to ``uv = uv_scale * (x, y)``."""
-    geometry = paper_geometry((video.height, video.width), config)
-    return AtlasModel(config, video, [geometry] * (config.foreground_layers + 1))
-
-
 def visibility(layer_weights: np.ndarray, layer: int) -> np.ndarray:
     """Where a foreground layer could be seen, ``[T, H, W]`` float32: 1 minus the other
     foreground layers' weights (``layer_weights`` ``[L + 1, T, H, W]``, background first). Where
@@ -127,24 +113,26 @@ def visibility(layer_weights: np.ndarray, layer: int) -> np.ndarray:
     return np.clip(1.0 - np.clip(layer_weights[others], 0, 1).sum(0), 0.0, 1.0).astype(np.float32)
 
 
-def build_model(
+MakeModel = Callable[[VideoShape, list[LayerGeometry], torch.Tensor, torch.Tensor], AtlasModel]
+"""``make(video, geometries, transforms [L + 1, T, 3, 3], share_logits [T, H, W, L])``: an empty
+model of the variant being built (``training.variants.new_model``)."""
+
+
+def build_fast_model(
     config: ModelConfig,
     frames: np.ndarray,  # [T, H, W, 3] uint8
     layer_weights: np.ndarray | None,  # [L + 1, T, H, W] which pixels belong to each layer (bg first)
     pixel_transforms: np.ndarray | None,  # [L + 1, T, 3, 3] frame t pixels -> frame 0 pixels, per layer
-    corrections: list[tuple[np.ndarray, np.ndarray] | None] | None = None,
+    corrections: list[tuple[np.ndarray, np.ndarray] | None] | None,
+    make: MakeModel,
 ) -> AtlasModel:
-    """A model whose atlases are placed around, and filled with, what each layer shows.
+    """A fast model (grids: ``model.fields``) whose atlases are placed around, and filled with,
+    what each layer shows.
 
     ``corrections[l]``, where given, is ``(offsets [T, H, W, 2], valid [T, H, W])`` from
     ``preprocess.align.dense_corrections``: per-pixel frame-0 offsets beyond the layer's global
     transforms, fitted into the layer's finest residual grid.
-
-    The paper model (``config.model == "paper"``) starts from its networks alone
-    (``build_paper_model``): transforms, weights and corrections are not used.
     """
-    if config.model == "paper":
-        return build_paper_model(config, VideoShape(*frames.shape[:3]))
     if layer_weights is None or pixel_transforms is None:
         raise ValueError("the fast model is built from layer weights and transforms")
     num_frames, height, width = frames.shape[:3]
@@ -193,23 +181,14 @@ def build_model(
         logits = torch.zeros(fg.shape)
     else:
         logits = unsquash_alpha(torch.from_numpy(0.1 + 0.8 * fg).float())
-    model = AtlasModel(
-        config,
-        video,
-        geometries,
-        torch.from_numpy(np.stack(transforms)).float(),
-        logits,
-    )
+    model = make(video, geometries, torch.from_numpy(np.stack(transforms)).float(), logits)
     with torch.no_grad():
         for layer, atlas in enumerate(atlases):
-            field = model.atlas(layer)
-            assert isinstance(field, AtlasField)
-            field.levels[0].copy_(torch.from_numpy(atlas))
+            cast(AtlasField, model.atlases[layer]).levels[0].copy_(torch.from_numpy(atlas))
         ppu = pixels_per_unit(height, width)
         for layer, residual in enumerate(residuals):
             if residual is not None:  # frame-0 pixels -> normalised frame units (``MappingField``)
-                mapping = model.mapping(layer)
-                assert isinstance(mapping, MappingField)
+                mapping = cast(MappingField, model.mappings[layer])
                 mapping.residuals[-1].copy_(torch.from_numpy(residual / ppu).float())
     return model
 

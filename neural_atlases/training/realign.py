@@ -11,6 +11,8 @@ an edit needs.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 
@@ -33,9 +35,7 @@ def realign_layer(
     """Move ``layer``'s residual grids so each frame agrees with the reconstruction; returns the
     mean correction applied, in pixels."""
     options = options or FlowOptions()
-    mapping = model.mapping(layer)
-    if not isinstance(mapping, MappingField):  # the paper model's MLPs have no residual grids
-        return 0.0
+    mapping = cast(MappingField, model.mappings[layer])  # a variant that ``realigns``: residual grids
     if not len(mapping.residuals):
         return 0.0
     fine = mapping.residuals[-1]  # [T, gh, gw, 2]

@@ -18,6 +18,7 @@ from neural_atlases.model.losses import sum_terms
 from neural_atlases.training.optim import Adam
 from neural_atlases.training.realign import realign_layer
 from neural_atlases.training.sampler import PixelSampler
+from neural_atlases.training.variants import variant_of
 
 
 class TrainingDiverged(UserError):
@@ -182,7 +183,10 @@ class Trainer:
         return sorted({0, n // 3, (2 * n) // 3, n - 1})
 
     def realign(self) -> None:
-        """Pull every foreground layer onto the reconstruction (``training.realign``)."""
+        """Pull every foreground layer onto the reconstruction (``training.realign``), where the
+        model's variant realigns."""
+        if not variant_of(self.config.model).realigns:
+            return
         frames = (self.sampler.frames * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
         for layer in range(1, self.model.num_layers):
             realign_layer(self.model, frames, layer)

@@ -10,6 +10,7 @@ import torch
 from neural_atlases.baking.bake import BAKE_VERSION, bake, load_baked, save_baked
 from neural_atlases.config import ModelConfig
 from neural_atlases.model.atlas_model import AtlasModel, LayerGeometry, VideoShape
+from neural_atlases.training.variants import new_model
 
 T, H, W = 3, 12, 16
 
@@ -17,7 +18,7 @@ T, H, W = 3, 12, 16
 def _two_layer_model() -> AtlasModel:
     """Identity mappings; foreground 1 in front of foreground 0 on a block of every frame."""
     config = ModelConfig(foreground_layers=2, atlas_levels=1, residual_cells=(8,))
-    model = AtlasModel(config, VideoShape(T, H, W), [LayerGeometry(H, W, 1.0)] * 3)
+    model = new_model(config, VideoShape(T, H, W), [LayerGeometry(H, W, 1.0)] * 3)
     with torch.no_grad():
         for k, atlas in enumerate(model.atlases):
             atlas.levels[0][..., :3] = 0.3 * k

@@ -13,6 +13,7 @@ from neural_atlases.conventions import ALPHA_EPS, layer_shares, pixel_to_normali
 from neural_atlases.model.atlas_model import AtlasModel, Batch, LayerGeometry, VideoShape
 from neural_atlases.model.fields import AtlasField, MappingField, ShareField
 from neural_atlases.training.sampler import SCRIBBLED_SHARE, FlowField, PixelSampler
+from neural_atlases.training.variants import model_from_meta, new_model
 
 T, H, W = 3, 12, 16  # the tiny clip: 3 frames of 16x12
 
@@ -163,7 +164,7 @@ def _identity_model(layers: int = 1, **overrides) -> AtlasModel:
     isometry."""
     config = ModelConfig(foreground_layers=layers, atlas_levels=2, residual_cells=(8, 4), **overrides)
     geometries = [LayerGeometry(H, W, 1.0) for _ in range(layers + 1)]
-    return AtlasModel(config, VideoShape(T, H, W), geometries)
+    return new_model(config, VideoShape(T, H, W), geometries)
 
 
 def _frames(seed: int = 0) -> np.ndarray:
@@ -411,14 +412,14 @@ def test_meta_rebuilds_the_same_model():
     model = _identity_model()
     with torch.no_grad():
         model.atlases[0].levels[0].uniform_()
-    rebuilt = AtlasModel.from_meta(model.config, model.meta())
+    rebuilt = model_from_meta(model.config, model.meta())
     rebuilt.load_state_dict(model.state_dict())
     torch.testing.assert_close(rebuilt.render_frame(1), model.render_frame(1))
 
 
 def test_wrong_number_of_geometries_is_an_error():
     with pytest.raises(ValueError, match="1 geometries for 2 layers"):
-        AtlasModel(ModelConfig(), VideoShape(T, H, W), [LayerGeometry(H, W, 1.0)])
+        new_model(ModelConfig(), VideoShape(T, H, W), [LayerGeometry(H, W, 1.0)])
 
 
 @pytest.mark.parametrize("atlas_alpha", [True, False])

@@ -10,10 +10,10 @@ import torch
 
 from neural_atlases.config import PRESETS, MLPConfig, ModelConfig
 from neural_atlases.conventions import paper_squash_alpha, pixel_to_normalised
-from neural_atlases.model.atlas_model import AtlasModel, VideoShape
+from neural_atlases.model.atlas_model import VideoShape
 from neural_atlases.model.paper_fields import MLPAtlasField
-from neural_atlases.training.initialise import build_paper_model, paper_geometry
 from neural_atlases.training.sampler import FlowField, PixelSampler
+from neural_atlases.training.variants import build_paper_model, model_from_meta, paper_geometry
 
 T, H, W = 3, 12, 16
 SMALL = ModelConfig(model="paper", atlas_alpha=False, mlp=MLPConfig(width=16))
@@ -116,7 +116,7 @@ def test_paper_model_loss_terms_are_finite_and_reach_every_network():
 
 def test_paper_model_rebuilds_from_its_meta_and_weights():
     model = build_paper_model(SMALL, VideoShape(T, H, W))
-    again = AtlasModel.from_meta(SMALL, model.meta())
+    again = model_from_meta(SMALL, model.meta())
     again.load_state_dict(model.state_dict())
     with torch.no_grad():
         torch.testing.assert_close(again.render_frame(2), model.render_frame(2))

@@ -98,7 +98,6 @@ def test_wrong_type_names_the_key(data, key):
 @pytest.mark.parametrize(
     ("data", "key"),
     [
-        ({"model": {"model": "slow"}}, "model.model"),
         ({"model": {"foreground_layers": 0}}, "model.foreground_layers"),
         ({"model": {"background_motion": "similarity"}}, "model.background_motion"),
         ({"model": {"atlas_levels": 0}}, "model.atlas_levels"),
@@ -188,8 +187,18 @@ def test_load_config_unknown_key_in_a_file(tmp_path):
     ],
 )
 def test_what_the_paper_model_cannot_take_names_the_key(preset, data, key):
+    """The model variant checks its own keys (``training.variants``), before any heavy work."""
+    from neural_atlases.training.variants import check_model_config
+
     with pytest.raises(UserError, match=f"'{key}'"):
-        from_dict(data, PRESETS[preset])
+        check_model_config(from_dict(data, PRESETS[preset]))
+
+
+def test_an_unknown_model_variant_names_the_known_ones():
+    from neural_atlases.training.variants import check_model_config
+
+    with pytest.raises(UserError, match="'model.model' must be one of fast, paper, got 'slow'"):
+        check_model_config(from_dict({"model": {"model": "slow"}}))
 
 
 def test_unknown_paper_network_key_names_the_nearest():

@@ -9,9 +9,9 @@ import torch
 from neural_atlases.config import from_dict
 from neural_atlases.data.synthetic import SceneConfig, make_scene
 from neural_atlases.training.estimate import Rates, estimate_seconds, measure_rates
-from neural_atlases.training.initialise import build_model
 from neural_atlases.training.sampler import PixelSampler
 from neural_atlases.training.trainer import Trainer
+from neural_atlases.training.variants import build_model
 
 
 def test_estimate_counts_steps_and_evaluations():

@@ -20,13 +20,13 @@ from neural_atlases.pipeline.train import TrainRequest, train_project
 from neural_atlases.pipeline.trained import checkpoint_path, load_trained
 from neural_atlases.training.checkpoint import load_checkpoint
 from neural_atlases.training.initialise import (
-    build_model,
     content_box,
     pixel_to_normalised_matrix,
     place_atlas,
     push_pull_fill,
     visibility,
 )
+from neural_atlases.training.variants import build_model
 
 SMALL_CONFIG = {
     "train": {"batch_size": 512, "eval_every": 10, "checkpoint_every": 10},

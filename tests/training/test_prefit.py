@@ -9,8 +9,8 @@ import torch
 
 from neural_atlases.config import MLPConfig, ModelConfig
 from neural_atlases.model.atlas_model import VideoShape
-from neural_atlases.training.initialise import build_paper_model
 from neural_atlases.training.prefit import prefit_error_px, prefit_mappings
+from neural_atlases.training.variants import build_paper_model
 
 VIDEO = VideoShape(4, 32, 48)
 

@@ -16,9 +16,9 @@ from neural_atlases.model.atlas_model import VideoShape
 from neural_atlases.pipeline.train import TrainRequest, train_project
 from neural_atlases.pipeline.trained import checkpoint_path
 from neural_atlases.training.checkpoint import load_checkpoint
-from neural_atlases.training.initialise import build_paper_model
 from neural_atlases.training.sampler import PixelSampler
 from neural_atlases.training.trainer import Trainer
+from neural_atlases.training.variants import build_paper_model
 
 T, H, W = 4, 32, 48
 TINY = {"train": {"batch_size": 1024, "prefit_steps": 2, "eval_every": 1, "checkpoint_every": 1}}

@@ -67,7 +67,7 @@ real-clips:
 # model cache as a new machine has; CLIPS=carphone runs one
 CLIPS ?= carphone,bunny,vtest
 bench-real: install real-clips
-	$(PY) -m neural_atlases.bench_real --sheets docs --clips $(CLIPS)
+	$(PY) -m neural_atlases.bench.real --sheets docs --clips $(CLIPS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

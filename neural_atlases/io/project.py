@@ -37,6 +37,7 @@ from neural_atlases.io.files import (
     check_frames,
     check_masks,
     check_scribbles,
+    image_size,
     list_frame_files,
 )
 
@@ -319,3 +320,26 @@ def init_project(
         }
     )
     return project
+
+
+def frame_index_of(path: Path, frame: int | None, num_frames: int) -> int:
+    """The frame an edited frame edits: ``--frame`` or the number its file name starts with."""
+    if frame is None:
+        digits = "".join(c for c in path.stem if c.isdigit())
+        if not digits:
+            raise UserError(
+                f"cannot tell which frame {path.name} edits: name it like 00007.png or give --frame"
+            )
+        frame = int(digits)
+    if not 0 <= frame < num_frames:
+        raise UserError(f"frame {frame} is out of range: the project has frames 0..{num_frames - 1}")
+    return frame
+
+
+def check_edited_frame(project: Project, edited_path: Path, frame: int | None) -> None:
+    """What ``-cf`` needs, from file headers: a frame it names, and that frame's size."""
+    files = project.frame_files()
+    t = frame_index_of(edited_path, frame, len(files))
+    size, wanted = image_size(edited_path), image_size(files[t])
+    if size != wanted:
+        raise UserError(f"{edited_path} is {size[0]}x{size[1]} but frame {t} is {wanted[0]}x{wanted[1]}")

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from neural_atlases.baking.bake import Baked
-from neural_atlases.conventions import atlas_stem, frame_file_name
+from neural_atlases.conventions import atlas_file_name, atlas_stem, frame_file_name
+from neural_atlases.editing.frame_edit import edited_atlas, splat_frame_edit
 from neural_atlases.editing.layers import animated_atlas
 from neural_atlases.editing.render import (
     ColourSource,
@@ -24,7 +25,9 @@ from neural_atlases.editing.render import (
     static_edit,
 )
 from neural_atlases.errors import UserError
-from neural_atlases.io.images import list_frame_files, read_rgba, write_image
+from neural_atlases.io.images import list_frame_files, read_image, read_rgba, write_image
+from neural_atlases.io.project import Project, frame_index_of
+from neural_atlases.pipeline.trained import load_trained
 from neural_atlases.progress import ProgressFn
 
 
@@ -115,3 +118,22 @@ def render_all(renderer: Renderer, frames: np.ndarray, progress: ProgressFn | No
         if progress is not None:
             progress(t + 1, frames.shape[0])
     return rendered
+
+
+def atlases_from_frame(project: Project, edited_path: Path, frame: int | None, out: Path) -> list[Path]:
+    baked = load_trained(project)
+    files = project.frame_files()
+    t = frame_index_of(edited_path, frame, len(files))
+    original = read_image(files[t])
+    edited = read_image(edited_path)
+    if edited.shape != original.shape:
+        raise UserError(
+            f"{edited_path} is {edited.shape[1]}x{edited.shape[0]} but frame {t} is "
+            f"{original.shape[1]}x{original.shape[0]}"
+        )
+    paths = []
+    for layer, edit in enumerate(splat_frame_edit(original, edited, t, baked)):
+        path = out / atlas_file_name(layer)
+        write_image(path, edited_atlas(baked.atlases[layer], edit))
+        paths.append(path)
+    return paths

@@ -32,7 +32,8 @@ from neural_atlases.preprocess.backends import (
 )
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
 from neural_atlases.preprocess.layer_split import NONE, motion_seeds, split_foreground
-from neural_atlases.preprocess.transforms import layer_transforms, refine_to_reference
+from neural_atlases.preprocess.refine import refine_to_reference
+from neural_atlases.preprocess.transforms import layer_transforms
 from neural_atlases.progress import Progress
 from neural_atlases.training.sampler import FlowField
 from neural_atlases.training.variants import variant_of

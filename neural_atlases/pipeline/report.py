@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from neural_atlases.baking.bake import Baked
 from neural_atlases.errors import UserError
 from neural_atlases.io.images import atomic_write_path
 from neural_atlases.io.project import Project
-from neural_atlases.pipeline.trained import checkpoint_path, load_trained
+from neural_atlases.pipeline.trained import checkpoint_path, frames_for, load_trained
 from neural_atlases.progress import Progress
 from neural_atlases.report.media import MediaManifest, read_manifest, write_media
 from neural_atlases.report.page import ReportData, render_page
@@ -152,10 +151,9 @@ def trained_key(project: Project) -> str:
     return f"{payload['extra'].get('fingerprint')}:{payload['state']['step']}"
 
 
-def build_report(project: Project, frames_for: Callable[[Project, Baked], np.ndarray]) -> Path:
+def build_report(project: Project) -> Path:
     """The ``report`` command: make the media again when they are missing or show another model
-    than the checkpoint's, then write the page. ``frames_for(project, baked)`` reads the input
-    frames and checks they are the ones the model was trained on."""
+    than the checkpoint's, then write the page."""
     if not checkpoint_path(project).is_file() and not project.training_log_path.is_file():
         raise UserError(
             f"nothing to report in {project.root}: run `neural-atlases train -p {project.root}` first"

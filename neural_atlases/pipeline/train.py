@@ -22,7 +22,7 @@ from neural_atlases.io.images import remove_partial_writes
 from neural_atlases.io.lock import project_lock
 from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import AtlasModel
-from neural_atlases.pipeline.prepare import prepare
+from neural_atlases.pipeline.prepare import Prepared, prepare
 from neural_atlases.pipeline.report import clear_media, refresh_media, try_write_report, write_report
 from neural_atlases.pipeline.request import TrainRequest, check_request
 from neural_atlases.pipeline.trained import bake_project, checkpoint_path, snapshot_path
@@ -137,10 +137,28 @@ def train_project(project: Project, request: TrainRequest) -> Baked:
 
 
 def _train(project: Project, request: TrainRequest, device: torch.device, start: float) -> Baked:
+    """The run, step by step: config, prepared data, model and trainer, pre-fit, budget,
+    optimisation, bake."""
     config, payload = _config(project, request)
     check_model_config(config)  # before any heavy work, as the config's own keys were
     check_foreground_class(config.preprocess.foreground_class)
     torch.manual_seed(config.train.seed)
+    prepared = _prepare(project, config, payload)
+    prepare_seconds = time.monotonic() - start
+    trainer = _start_trainer(project, config, prepared, payload, device)
+    saver = _Saver(project, trainer, prepared.fingerprint)
+    snapshots = Snapshots(request.snapshot_minutes, start, saver.snapshot)
+    snapshots.check()
+    if payload is None and config.train.prefit_steps > 0:
+        prefit(trainer.model, config, request, start, snapshots)
+    rates = measure_rates(trainer, trainer.eval_frames())  # before the budget is set: it counts
+    _set_budget(trainer.state, request, start)
+    train_seconds = _optimise(project, trainer, saver, snapshots, training_plan(trainer, device, rates))
+    return _bake(project, trainer, prepared, start, {"prepare": prepare_seconds, "train": train_seconds})
+
+
+def _prepare(project: Project, config: Config, payload: dict | None) -> Prepared:
+    """``pipeline.prepare``, checked against the checkpoint a run resumes."""
     prepared = prepare(project, config)
     if payload is not None and payload["extra"].get("fingerprint") != prepared.fingerprint:
         raise UserError(
@@ -153,7 +171,14 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
             f"{project.scribbles_dir}: the layers are split by motion and may swap objects",
             file=sys.stderr,
         )
-    prepare_seconds = time.monotonic() - start
+    return prepared
+
+
+def _start_trainer(
+    project: Project, config: Config, prepared: Prepared, payload: dict | None, device: torch.device
+) -> Trainer:
+    """The model (built by its variant, or the checkpoint's), its sampler and trainer, with every
+    state a resumed run continues from."""
     if payload is None:  # a fresh start: the log and the report's media of an earlier model go
         project.training_log_path.unlink(missing_ok=True)
         clear_media(project)
@@ -187,87 +212,107 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
             set_rng_states(payload["rng"])
         else:  # a checkpoint from before the NumPy and Python states were saved
             torch.set_rng_state(payload["torch_rng"])
+    return trainer
 
-    def save_snapshot(minutes: float, elapsed: float) -> None:
-        extra = {"fingerprint": prepared.fingerprint, "wall_seconds": elapsed, "snapshot_minutes": minutes}
-        save_checkpoint(
-            snapshot_path(project, minutes), model, config, trainer.state, None, sampler.generator, extra
-        )
 
-    snapshots = Snapshots(request.snapshot_minutes, start, save_snapshot)
-    snapshots.check()
-    if payload is None and config.train.prefit_steps > 0:
-        prefit(model, config, request, start, snapshots)
-    rates = measure_rates(trainer, trainer.eval_frames())  # before the budget is set: it counts
+class _Saver:
+    """Writes a run's checkpoint, and its snapshots (without the optimiser)."""
+
+    def __init__(self, project: Project, trainer: Trainer, fingerprint: str) -> None:
+        self.project, self.trainer, self.fingerprint = project, trainer, fingerprint
+
+    def checkpoint(self) -> None:
+        t = self.trainer
+        extra = {"fingerprint": self.fingerprint}
+        path = checkpoint_path(self.project)
+        save_checkpoint(path, t.model, t.config, t.state, t.optimiser, t.sampler.generator, extra=extra)
+
+    def snapshot(self, minutes: float, elapsed: float) -> None:
+        t = self.trainer
+        extra = {"fingerprint": self.fingerprint, "wall_seconds": elapsed, "snapshot_minutes": minutes}
+        path = snapshot_path(self.project, minutes)
+        save_checkpoint(path, t.model, t.config, t.state, None, t.sampler.generator, extra)
+
+
+def _set_budget(state: TrainState, request: TrainRequest, start: float) -> None:
+    """The training seconds the run may reach: what ``--max-minutes`` leaves, less the bake's share."""
     if request.max_minutes is not None:
         remaining = request.max_minutes * 60.0 - (time.monotonic() - start)
         state.budget_seconds = state.seconds + max(remaining * (1.0 - BAKE_RESERVE_S) - 2.0, 1.0)
     else:
         state.budget_seconds = None
 
-    def save() -> None:
-        save_checkpoint(
-            checkpoint_path(project),
-            model,
-            config,
-            trainer.state,
-            trainer.optimiser,
-            sampler.generator,
-            extra={"fingerprint": prepared.fingerprint},
-        )
 
-    plan = training_plan(trainer, device, rates)
+class _Progress:
+    """What the optimisation shows and logs between steps: the bar, the loss records, the
+    snapshots, the report after each evaluation."""
+
+    def __init__(self, project: Project, trainer: Trainer, bar: Progress, snapshots: Snapshots) -> None:
+        self.project, self.trainer, self.bar, self.snapshots = project, trainer, bar, snapshots
+        self.meter = LossMeter()
+
+    def log_losses(self, psnr: float | None = None) -> None:
+        state = self.trainer.state
+        record = {"event": "loss", "step": state.step, "seconds": state.seconds}
+        record.update(time=time.time(), **self.meter.means())
+        if psnr is not None:
+            record["psnr"] = psnr
+        append_record(self.project.training_log_path, record)
+        self.meter.reset()
+
+    def on_step(self, values: dict[str, float]) -> None:
+        self.bar.update(1, loss=values["total"])
+        self.snapshots.check()
+        self.meter.add(values)
+        step, trainer = self.trainer.state.step, self.trainer
+        if step % LOSS_EVERY == 0 and step % trainer.config.train.eval_every != 0 and not trainer.done():
+            self.log_losses()
+
+    def on_eval(self, psnr: float) -> None:
+        self.bar.update(0, psnr=psnr)  # shown from the first evaluation on
+        self.log_losses(psnr)
+        try_write_report(self.project)
+
+
+def _optimise(project: Project, trainer: Trainer, saver: _Saver, snapshots: Snapshots, plan: dict) -> float:
+    """Train to the step count or the budget, with a bar and the training log; Ctrl-C or SIGTERM
+    saves a checkpoint and stops with one line. Returns the seconds it took."""
     print(format_plan(plan), file=sys.stderr)  # before the bar: a terminal's bar is drawn at once
     append_record(project.training_log_path, plan)
+    state = trainer.state
     bar = Progress(
-        total=max(config.train.steps - state.step, 0),
+        total=max(trainer.config.train.steps - state.step, 0),
         description="training",
         unit="step",
         time_budget_s=None if state.budget_seconds is None else state.budget_seconds - state.seconds,
     )
-    meter = LossMeter()
-
-    def log_losses(psnr: float | None = None) -> None:
-        record = {"event": "loss", "step": trainer.state.step, "seconds": trainer.state.seconds}
-        record.update(time=time.time(), **meter.means())
-        if psnr is not None:
-            record["psnr"] = psnr
-        append_record(project.training_log_path, record)
-        meter.reset()
-
-    def on_step(values: dict[str, float]) -> None:
-        bar.update(1, loss=values["total"])
-        snapshots.check()
-        meter.add(values)
-        step = trainer.state.step
-        if step % LOSS_EVERY == 0 and step % config.train.eval_every != 0 and not trainer.done():
-            log_losses()
-
-    def on_eval(psnr: float) -> None:
-        bar.update(0, psnr=psnr)  # shown from the first evaluation on
-        log_losses(psnr)
-        try_write_report(project)
-
+    progress = _Progress(project, trainer, bar, snapshots)
     train_start = time.monotonic()
     with bar, sigterm_as_interrupt():
         try:
-            trainer.run(on_step=on_step, on_eval=on_eval, on_checkpoint=save)
+            trainer.run(on_step=progress.on_step, on_eval=progress.on_eval, on_checkpoint=saver.checkpoint)
         except KeyboardInterrupt:
-            save()
+            saver.checkpoint()
             raise UserError(
                 f"interrupted at step {trainer.state.step}; the checkpoint is saved: "
                 f"run `neural-atlases train -p {project.root}` to resume"
             ) from None
-    train_seconds = time.monotonic() - train_start
+    return time.monotonic() - train_start
+
+
+def _bake(
+    project: Project, trainer: Trainer, prepared: Prepared, start: float, timings: dict[str, float]
+) -> Baked:
+    """Bake the trained model, record the run's times, refresh the report."""
     step = trainer.state.step
-    project.update_meta(config=to_dict(config), trained_steps=step)
+    project.update_meta(config=to_dict(trainer.config), trained_steps=step)
     # the optimiser's state and the flow that batches were drawn from: their memory is reused by baking
     trainer.optimiser.state.clear()
-    sampler.flows.clear()
+    trainer.sampler.flows.clear()
     release_memory()
     bake_start = time.monotonic()
-    baked = bake_project(project, model, prepared.fingerprint, step=step)
-    timings = {"prepare": prepare_seconds, "train": train_seconds, "bake": time.monotonic() - bake_start}
+    baked = bake_project(project, trainer.model, prepared.fingerprint, step=step)
+    timings = {**timings, "bake": time.monotonic() - bake_start}
     append_record(
         project.training_log_path,
         {"event": "done", "step": step, "time": time.time(), **timings, "total": time.monotonic() - start},

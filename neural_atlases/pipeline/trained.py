@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from neural_atlases.baking.bake import Baked, bake, load_baked, save_baked
 from neural_atlases.conventions import atlas_file_name
 from neural_atlases.device import pick_device
-from neural_atlases.io.images import write_image
+from neural_atlases.errors import UserError
+from neural_atlases.io.images import read_frames, write_image
 from neural_atlases.io.project import Project
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.progress import Progress
@@ -59,3 +62,14 @@ def load_trained(project: Project) -> Baked:
             project, model, payload["extra"].get("fingerprint", ""), payload["state"]["step"]
         )
     return baked
+
+
+def frames_for(project: Project, baked: Baked) -> np.ndarray:
+    """The project's input frames ``[T, H, W, 3]``, checked to be the ones ``baked`` was trained on."""
+    frames = read_frames(project.frames_dir)
+    if frames.shape[:3] != baked.shape:
+        raise UserError(
+            f"the frames of {project.root} ({frames.shape[0]} of {frames.shape[2]}x{frames.shape[1]}) "
+            "are not the ones the model was trained on: train again"
+        )
+    return frames

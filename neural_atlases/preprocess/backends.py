@@ -2,7 +2,8 @@
 
 A mask backend turns frames ``uint8 [T, H, W, 3]`` into masks ``float32 [T, H, W]`` in [0, 1]
 (1 = foreground): ``mask_backend(options).run(frames, progress)``. The config's
-``foreground_class`` picks it:
+``foreground_class`` picks it from the registry (``preprocess.mask_names.MASK_BACKENDS``, where
+each factory below is registered once):
 
 - ``motion``: class-agnostic motion segmentation (``preprocess.masks``), no weights;
 - ``anything`` or a COCO class name: Mask R-CNN (``preprocess.detection``);
@@ -25,6 +26,7 @@ Each backend carries ``settings``: what its output depends on, for cache keys.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,8 +35,9 @@ from typing import Any
 import numpy as np
 
 from neural_atlases.errors import UserError
+from neural_atlases.evaluation.overlap import mask_iou
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, dis_flow
-from neural_atlases.preprocess.mask_names import KEYWORD_CLASSES, mask_backend_name  # noqa: F401
+from neural_atlases.preprocess.mask_names import MASK_BACKENDS, mask_backend_name
 from neural_atlases.preprocess.masks import MotionMaskOptions, motion_masks
 from neural_atlases.preprocess.weights import file_identity, locate_weights
 from neural_atlases.progress import ProgressFn
@@ -104,7 +107,7 @@ def torch_device() -> Any:
 
 
 # -- mask backends ------------------------------------------------------------------------------
-def _motion(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+def motion_backend(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     def run(frames: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
         if frames.shape[0] < 2:  # one frame has no motion: no foreground
             return np.zeros(frames.shape[:3], np.float32)
@@ -114,7 +117,7 @@ def _motion(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend
     return MaskBackend("motion", {"motion": asdict(options.motion)}, run)
 
 
-def _maskrcnn(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+def maskrcnn_backend(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     from neural_atlases.preprocess.detection import MASKRCNN_WEIGHTS, build_maskrcnn, class_label
 
     label = class_label(options.foreground_class)
@@ -138,7 +141,7 @@ def _maskrcnn(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBacke
     return MaskBackend("maskrcnn", settings, run)
 
 
-def _modnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+def modnet_backend(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     from neural_atlases.preprocess.matting import MODNET_HINT, modnet_masks, open_modnet
 
     if not options.modnet_onnx:
@@ -154,7 +157,7 @@ def _modnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend
     return MaskBackend("modnet", {"onnx": file_identity(path)}, run)
 
 
-def _selfie(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+def selfie_backend(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     from neural_atlases.preprocess.selfie import import_mediapipe, selfie_masks, selfie_model_path
 
     mediapipe = import_mediapipe()
@@ -163,7 +166,7 @@ def _selfie(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend
     return MaskBackend("selfie", {"mediapipe": version, "model": file_identity(model)}, selfie_masks)
 
 
-def _rvm(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+def rvm_backend(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     from neural_atlases.preprocess.rvm import open_rvm, rvm_masks
 
     path = _required_model("rvm", options)
@@ -187,7 +190,7 @@ def _required_model(name: str, options: MaskOptions) -> Path:
     return path
 
 
-def _isnet(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+def isnet_backend(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet
 
     path = _required_model("isnet", options)
@@ -244,29 +247,22 @@ def auto_choice(rvm: np.ndarray | None, isnet: np.ndarray | None) -> str:
     return "motion"
 
 
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two sets of mattes thresholded at 0.5 (1.0 when both are empty)."""
-    a, b = a > 0.5, b > 0.5
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
-
-
-def _auto(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
+def auto_backend(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     """The best masks that can be had (``auto_choice``), saying which were used."""
     from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet
     from neural_atlases.preprocess.models import OFFLINE_ENV, ensure_model, model_path, offline
     from neural_atlases.preprocess.rvm import shows_a_person
 
-    motion = _motion(options, motion_flow)
+    motion = motion_backend(options, motion_flow)
     for name in ("rvm", "isnet"):  # fetched on first use, unless offline
         ensure_model(name, options.models_dir, required=False)
     paths = {name: model_path(name, options.models_dir) for name in ("rvm", "isnet")}
     have = {name for name, path in paths.items() if path.is_file()}
-    rvm = _rvm(options, motion_flow) if "rvm" in have else None
+    rvm = rvm_backend(options, motion_flow) if "rvm" in have else None
     if "isnet" in have:
         open_isnet(paths["isnet"])
     settings: dict[str, Any] = {"have": sorted(have), **motion.settings}
-    for backend in [rvm, _isnet(options, motion_flow) if "isnet" in have else None]:
+    for backend in [rvm, isnet_backend(options, motion_flow) if "isnet" in have else None]:
         if backend is not None:
             settings[backend.name] = backend.settings
 
@@ -315,25 +311,15 @@ def _say(used: str) -> None:
     print(f"masks: auto -> {used}", file=sys.stderr)
 
 
-MASK_BACKENDS: dict[str, Callable[[MaskOptions, MotionFlow | None], MaskBackend]] = {
-    "motion": _motion,
-    "maskrcnn": _maskrcnn,
-    "modnet": _modnet,
-    "selfie": _selfie,
-    "rvm": _rvm,
-    "isnet": _isnet,
-    "auto": _auto,
-}
-"""Registry of mask backends: name -> ``factory(options, motion_flow)``."""
-
-
 def mask_backend(options: MaskOptions, motion_flow: MotionFlow | None = None) -> MaskBackend:
     """The backend ``options.foreground_class`` asks for, checked and ready to run.
 
     ``motion_flow``: for ``motion``, a function giving the forward and backward flow the caller
     already has (gap 1 or more); without it the backend computes DIS flow at gap 1.
     """
-    return MASK_BACKENDS[mask_backend_name(options.foreground_class)](options, motion_flow)
+    module, function = MASK_BACKENDS[mask_backend_name(options.foreground_class)].factory.split(":")
+    factory = getattr(importlib.import_module(module), function)
+    return factory(options, motion_flow)
 
 
 # -- flow backends ------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 from conftest import ISNET_TEST_SIDE
 
 from neural_atlases.errors import UserError
-from neural_atlases.preprocess.backends import MaskOptions, auto_choice, mask_backend, mask_iou
+from neural_atlases.evaluation.overlap import mask_iou
+from neural_atlases.preprocess.backends import MaskOptions, auto_choice, mask_backend
 from neural_atlases.preprocess.flow import warp_by_flow
 from neural_atlases.preprocess.isnet import (
     input_side,

@@ -13,13 +13,13 @@ from neural_atlases.preprocess.flow import (
     consistency_mask,
     pixel_grid,
 )
+from neural_atlases.preprocess.refine import refine_to_reference
 from neural_atlases.preprocess.transforms import (
     TransformFitOptions,
     apply_transform,
     chain_to_first,
     fit_pair_transform,
     layer_transforms,
-    refine_to_reference,
 )
 
 H, W, T = 96, 160, 10

@@ -1,6 +1,6 @@
-"""How the benchmarks measure (``bench``, ``bench_compare``): the command line run in a child
-process (its time and peak memory), and the quality of a trained project of a synthetic scene,
-measured the user's way, through the command line."""
+"""How the benchmarks measure (``bench.spine``, ``bench.compare``, ``bench.real``): the command
+line run in a child process (its time, peak memory and stderr), and the quality of a trained
+project of a synthetic scene, measured the user's way, through the command line."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from neural_atlases.data.synthetic import Scene
 from neural_atlases.evaluation.evaluate import psnr
+from neural_atlases.evaluation.overlap import iou
 from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project
 from neural_atlases.pipeline.trained import load_trained
@@ -89,7 +90,7 @@ def _high_water_kb(status_file: Path) -> int:
     return 0
 
 
-def mask_iou(project: Project, alpha: np.ndarray) -> float:
+def made_masks_iou(project: Project, alpha: np.ndarray) -> float:
     """IoU of the masks the tool made (``results/masks`` > 0.5) and the true alpha ``[T, H, W]`` > 0.5."""
     t, h, w = alpha.shape
     return iou(read_masks(project.masks_out_dir, t, h, w) > 0.5, alpha > 0.5)
@@ -155,11 +156,6 @@ def quality_metrics(root: Path, scene: Scene, figure: Path | None = None) -> dic
         "animated_reconstruction_psnr": psnr(read_frames(renders / "animated_reconstruction"), frames),
         "export_matte_iou": iou(mattes, truth),
     }
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two boolean masks."""
-    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 def overview_figure(

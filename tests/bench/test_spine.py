@@ -1,4 +1,4 @@
-"""Tests of neural_atlases.bench's measures that do not need a trained project."""
+"""Tests of neural_atlases.bench.spine's and bench.measure's measures that do not need a trained project."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sys
 
 import numpy as np
 
-from neural_atlases.bench import table
-from neural_atlases.bench_measure import mask_iou, run_measured
+from neural_atlases.bench.measure import made_masks_iou, run_measured
+from neural_atlases.bench.spine import table
 from neural_atlases.conventions import frame_file_name
 from neural_atlases.io.images import write_image
 from neural_atlases.io.project import Project
@@ -21,7 +21,7 @@ def test_mask_iou_of_written_masks_against_the_true_alpha(tmp_path):
         mask = np.zeros((8, 10), np.uint8)
         mask[2:6, 2:8] = 255  # 24 pixels, 16 of them right
         write_image(project.masks_out_dir / frame_file_name(t), mask)
-    assert mask_iou(project, alpha) == 16 / 24
+    assert made_masks_iou(project, alpha) == 16 / 24
     assert "| motion masks IoU | 0.67 | >= 0.7 |" in table({"mask_iou": 16 / 24})
 
 

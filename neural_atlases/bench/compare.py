@@ -3,7 +3,7 @@
 Both are trained, one after the other in one run on the same machine, through the real command
 line (``train --max-minutes``, preprocessing included), from fresh projects of the synthetic
 benchmark scene (``bench``), and every point is measured the user's way
-(``bench_measure.quality_metrics``: reconstruction, clean plate and edit PSNR), in a copy of the project.
+(``bench.measure.quality_metrics``: reconstruction, clean plate and edit PSNR), in a copy of the project.
 
 A point at ``m`` minutes is what a user with an ``m``-minute budget gets:
 
@@ -27,12 +27,12 @@ early snapshots included), and their ratio. Written to ``compare.json`` and ``co
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 from typing import Any
 
-from neural_atlases.bench_measure import quality_metrics, run_cli
+from neural_atlases.bench.measure import quality_metrics, run_cli
+from neural_atlases.bench.results import publish
 from neural_atlases.config import PRESETS, Config, to_dict
 from neural_atlases.data.synthetic import Scene, SceneConfig, make_scene, write_project
 from neural_atlases.io.project import Project
@@ -44,7 +44,7 @@ POINTS = (1.0, 2.0, 5.0)
 the run is the last point."""
 EARLY = (0.0, 0.25, 0.5)
 """Extra snapshots (minutes of a 10-minute comparison) that time the early reconstruction PSNR."""
-MODELS = {"fast": "single_layer", "paper": "paper"}
+COMPARED_PRESETS = {"fast": "single_layer", "paper": "paper"}
 """The compared models and their presets."""
 
 
@@ -78,7 +78,7 @@ def run_model(out: Path, name: str, scene: Scene, minutes: float) -> list[dict[s
     when its schedules are in steps, else one run per point (the first with the early snapshots).
     Returns one dict per point: ``minutes_asked``, ``wall_seconds``, ``steps`` and the quality
     metrics."""
-    config = PRESETS[MODELS[name]]
+    config = PRESETS[COMPARED_PRESETS[name]]
     if schedules_in_steps(config):
         return run_once(out / name, scene, config, minutes, snapshot_minutes(minutes))
     points: list[dict[str, float]] = []
@@ -205,25 +205,13 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _finite(value):
-    """``value`` with every non-finite float replaced by None (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value if not isinstance(value, float) or math.isfinite(value) else None
-
-
 def compare(out: Path, minutes: float = 10.0, scene_config: SceneConfig | None = None) -> dict:
     """Run the comparison into ``out/compare/`` and write ``out/compare.json`` and ``.md``
     (on the benchmark scene, or a smaller one to try the comparison out)."""
     scene = make_scene(scene_config or SceneConfig())
     work = out / "compare"
     work.mkdir(parents=True, exist_ok=True)
-    points = {name: run_model(work, name, scene, minutes) for name in MODELS}
+    points = {name: run_model(work, name, scene, minutes) for name in COMPARED_PRESETS}
     result = {**summary(points["fast"], points["paper"], minutes), "points": points}
-    text = table(result)
-    print(text)
-    (out / "compare.json").write_text(json.dumps(_finite(result), indent=2))
-    (out / "compare.md").write_text(text + "\n")
+    publish(out, "compare", table(result), result)
     return result

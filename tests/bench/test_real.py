@@ -2,7 +2,7 @@
 
 import pytest
 
-from neural_atlases.bench_real import CLIPS, real_table, resolve_source
+from neural_atlases.bench.real import CLIPS, real_table, resolve_source
 from neural_atlases.errors import UserError
 
 
@@ -25,7 +25,7 @@ def test_every_clip_has_a_budget_and_frames():
 
 
 def test_reference_frames_avoid_the_models_keyframes():
-    from neural_atlases.bench_real import reference_frames
+    from neural_atlases.bench.real import reference_frames
 
     picks = reference_frames(70, [0, 6, 13, 19, 25, 31, 38, 44, 50, 56, 63, 69])
     assert len(picks) == 6 and not set(picks) & {0, 6, 13, 19, 25, 31, 38, 44, 50, 56, 63, 69}
@@ -38,7 +38,7 @@ def test_reference_masks_take_the_model_the_project_did_not_train_with(tmp_path,
 
     import numpy as np
 
-    from neural_atlases.bench_real import reference_masks
+    from neural_atlases.bench.real import reference_masks
 
     models = tmp_path / "models"
     models.mkdir()
@@ -59,7 +59,7 @@ def test_reference_masks_take_the_model_the_project_did_not_train_with(tmp_path,
 
 
 def test_the_benchmark_starts_from_an_empty_model_cache(tmp_path):
-    from neural_atlases.bench_real import empty_model_cache
+    from neural_atlases.bench.real import empty_model_cache
 
     cache = tmp_path / "model_cache"
     cache.mkdir()

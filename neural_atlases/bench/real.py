@@ -16,7 +16,7 @@ A contact sheet per clip (frames, the foreground share, both atlases, the sticke
 It starts from an empty model cache (``--out``/model_cache), so the first clip's ``train`` fetches
 the mask models as it would on a new machine, within its budget.
 
-Usage: ``python -m neural_atlases.bench_real [--clips carphone,bunny,vtest] [--out bench_results]
+Usage: ``python -m neural_atlases.bench.real [--clips carphone,bunny,vtest] [--out bench_results]
 [--scale 1.0] [--sheets docs] [--models CACHE]``; ``--scale`` multiplies every budget (to try it
 out quickly); ``--models`` uses an existing cache instead.
 """
@@ -35,16 +35,17 @@ import cv2
 import numpy as np
 
 from neural_atlases.baking.bake import Baked
-from neural_atlases.bench_measure import run_cli
+from neural_atlases.bench.measure import run_cli
+from neural_atlases.bench.results import publish
 from neural_atlases.data.clips import packaged_clip
 from neural_atlases.editing.render import EditSource, Renderer, RenderOptions, edit_from_atlas, static_edit
 from neural_atlases.errors import UserError
 from neural_atlases.evaluation.evaluate import video_psnr
+from neural_atlases.evaluation.overlap import mask_iou
 from neural_atlases.evaluation.sticker import STICKER_PERIOD_PX, changed_pixels, sticker_pattern, warp_psnr
 from neural_atlases.io.images import read_frames, write_image
 from neural_atlases.io.project import Project
 from neural_atlases.pipeline.trained import load_trained
-from neural_atlases.preprocess.backends import mask_iou
 from neural_atlases.preprocess.flow import compute_flows
 from neural_atlases.training.checkpoint import read_checkpoint
 
@@ -306,7 +307,7 @@ def empty_model_cache(folder: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m neural_atlases.bench_real", description=__doc__.split("\n")[0]
+        prog="python -m neural_atlases.bench.real", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--clips", default="carphone,bunny,vtest", help="clips to run, comma-separated")
     parser.add_argument(
@@ -329,10 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["NEURAL_ATLASES_MODELS"] = str(cache.resolve())  # for train's children and the reference
     os.environ.pop("NEURAL_ATLASES_OFFLINE", None)
     results = {name: run_clip(CLIPS[name], args.out, args.scale, args.sheets) for name in names}
-    text = real_table(results)
-    print(text)
-    (args.out / "real.json").write_text(json.dumps(results, indent=2))
-    (args.out / "real.md").write_text(text + "\n")
+    publish(args.out, "real", real_table(results), results)
     return 0
 
 

@@ -23,7 +23,7 @@ foreground_K`` against the video without sprite K where sprite K was, and recons
 
 Usage: ``python -m neural_atlases.bench [--minutes 5] [--out bench_results] [--skip-render-speed]
 [--multi | --compare]``; ``--compare [--minutes 10]`` trains the fast and the paper model side by
-side (``bench_compare``).
+side (``bench.compare``).
 """
 
 from __future__ import annotations
@@ -36,13 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
-from neural_atlases.bench_compare import compare
-from neural_atlases.bench_measure import MOTION_MASKS, iou, mask_iou, quality_metrics, run_cli
+from neural_atlases.bench.compare import compare
+from neural_atlases.bench.measure import MOTION_MASKS, made_masks_iou, quality_metrics, run_cli
+from neural_atlases.bench.results import publish
 from neural_atlases.config import PRESETS, to_dict
 from neural_atlases.data.synthetic import SceneConfig, make_scene, write_project
 from neural_atlases.editing.frame_edit import splat_frame_edit
 from neural_atlases.editing.render import Renderer, static_edit
 from neural_atlases.evaluation.evaluate import psnr
+from neural_atlases.evaluation.overlap import iou
 from neural_atlases.io.images import read_frames, read_masks
 from neural_atlases.io.project import Project
 from neural_atlases.pipeline.trained import load_trained
@@ -70,7 +72,7 @@ def spine_metrics(root: Path, minutes: float) -> dict[str, float]:
     state = payload["state"]
     return {
         **quality_metrics(root, scene, figure=root / "overview.png"),
-        "mask_iou": mask_iou(Project(root), scene.alpha),
+        "mask_iou": made_masks_iou(Project(root), scene.alpha),
         "steps": float(state["step"]),
         "steps_per_second": state["step"] / max(state["seconds"], 1e-9),
         "wall_minutes": seconds / 60.0,
@@ -133,7 +135,7 @@ def multi_table(metrics: dict[str, float]) -> str:
 def render_speed(root: Path) -> float:
     """Frames per second of compositing an edited 768 x 432 video (encoding excluded)."""
     scene = make_scene(SceneConfig(width=768, height=432, frames=30))
-    write_project(scene, root)
+    write_project(scene, root, masks=True)  # its own masks: no mask model runs for a timing
     run_cli("train", "-p", str(root), "-s", "20", "--restart")
     baked = load_trained(Project(root))
     splats = splat_frame_edit(scene.frames[0], scene.edited[0], 0, baked)
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare",
         action="store_true",
-        help="the fast and the paper model side by side (bench_compare): compare.json and .md",
+        help="the fast and the paper model side by side (bench.compare): compare.json and .md",
     )
     parser.add_argument(
         "--multi", action="store_true", help="the two-sprite scene with scribbles (default 10 minutes)"
@@ -197,18 +199,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.multi:
         metrics = multi_metrics(args.out / "multi", args.minutes or 10.0)
-        text = multi_table(metrics)
-        print(text)
-        (args.out / "multi.json").write_text(json.dumps(metrics, indent=2))
-        (args.out / "multi.md").write_text(text + "\n")
+        publish(args.out, "multi", multi_table(metrics), metrics)
         return 0
     metrics = spine_metrics(args.out / "spine", args.minutes or 5.0)
     if not args.skip_render_speed:
         metrics["render_fps_768x432"] = render_speed(args.out / "render_speed")
-    text = table(metrics)
-    print(text)
-    (args.out / "spine.json").write_text(json.dumps(metrics, indent=2))
-    (args.out / "spine.md").write_text(text + "\n")
+    publish(args.out, "spine", table(metrics), metrics)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Tests of neural_atlases.bench_compare's bookkeeping (the runs themselves are the benchmark's)."""
+"""Tests of neural_atlases.bench.compare's bookkeeping (the runs themselves are the benchmark's)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from neural_atlases import bench_compare
-from neural_atlases.bench_compare import (
+from neural_atlases.bench import compare as bench_compare
+from neural_atlases.bench.compare import (
     budgets,
     schedules_in_steps,
     snapshot_minutes,

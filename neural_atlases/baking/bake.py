@@ -17,12 +17,14 @@ import numpy as np
 import torch
 
 from neural_atlases.baking.depth import depth_ranks, front_votes
+from neural_atlases.baking.unseen import fill_unseen, touched_texels, unseen_texels
 from neural_atlases.conventions import normalised_to_pixel
 from neural_atlases.io.images import atomic_write_path
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.progress import ProgressFn
 
-BAKE_VERSION = 2
+BAKE_VERSION = 3
+"""Raised whenever what ``bake`` makes changes (3: the background's unseen texels are filled)."""
 
 
 @dataclass
@@ -77,6 +79,8 @@ def bake(model: AtlasModel, progress: ProgressFn | None = None) -> Baked:
     for layer in range(model.num_layers):
         rgb = (model.atlas(layer).texture()[..., :3].clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
         usage = atlas_usage(maps[layer], shares[..., layer], rgb.shape[:2])
+        if layer == 0 and model.num_layers > 1:  # what a clean plate shows behind the foreground
+            rgb = fill_unseen(rgb, unseen_texels(maps[0], shares[..., 0], rgb.shape[:2]))
         atlases.append(np.concatenate([rgb, usage[..., None]], -1))
     return Baked(maps, shares, atlases, depth_ranks(votes))
 
@@ -89,16 +93,8 @@ def atlas_usage(
 ) -> np.ndarray:
     """Which texels the video shows (``[S_h, S_w]`` uint8, 255 = used): texels that a pixel
     where the layer holds at least ``threshold`` of the colour lands next to."""
-    ah, aw = atlas_hw
-    used = np.zeros(ah * aw, bool)
-    sel = share > threshold
-    p = texel_map[sel]  # [N, 2]
-    for fx in (np.floor, np.ceil):
-        for fy in (np.floor, np.ceil):
-            xi = np.clip(fx(p[:, 0]).astype(np.int64), 0, aw - 1)
-            yi = np.clip(fy(p[:, 1]).astype(np.int64), 0, ah - 1)
-            used[yi * aw + xi] = True
-    return cv2.dilate(used.reshape(ah, aw).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    used = touched_texels(texel_map, np.asarray(share) > threshold, atlas_hw)
+    return cv2.dilate(used.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
 
 
 def save_baked(baked: Baked, folder: Path, fingerprint: str) -> None:

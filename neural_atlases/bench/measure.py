@@ -14,8 +14,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from neural_atlases.conventions import layer_name
 from neural_atlases.data.synthetic import Scene
 from neural_atlases.evaluation.evaluate import psnr
+from neural_atlases.evaluation.image_quality import checker_ratio, fill_measures
 from neural_atlases.evaluation.overlap import iou
 from neural_atlases.io.images import read_frames, read_masks, write_image
 from neural_atlases.io.project import Project
@@ -96,6 +98,11 @@ def made_masks_iou(project: Project, alpha: np.ndarray) -> float:
     return iou(read_masks(project.masks_out_dir, t, h, w) > 0.5, alpha > 0.5)
 
 
+def atlas_checker(atlases: list[np.ndarray], frames: np.ndarray) -> dict[str, float]:
+    """``checker_<layer>``: each atlas's texel-level weave (``evaluation.image_quality``)."""
+    return {f"checker_{layer_name(k)}": checker_ratio(a, frames) for k, a in enumerate(atlases)}
+
+
 def quality_metrics(root: Path, scene: Scene, figure: Path | None = None) -> dict[str, float]:
     """Reconstruction, clean plate, edit PSNR and alpha IoU of a trained project of ``scene``,
     measured through the command line (and the README's picture, when ``figure`` is given)."""
@@ -145,7 +152,11 @@ def quality_metrics(root: Path, scene: Scene, figure: Path | None = None) -> dic
     on_fg = region & (scene.alpha[1:] > 0.5)
     share = np.asarray(baked.shares[..., 1]) > 0.5
     truth = scene.alpha > 0.5
+    rough, saturated = fill_measures(removed, frames)
     return {
+        **atlas_checker(baked.atlases, frames),
+        "fill_roughness": rough,
+        "fill_saturated": saturated,
         "reconstruction_psnr": psnr(recon, frames),
         "clean_plate_psnr": psnr(removed, scene.background, truth),
         "edit_psnr": psnr(edited[1:], scene.edited[1:], region),

@@ -35,12 +35,13 @@ import cv2
 import numpy as np
 
 from neural_atlases.baking.bake import Baked
-from neural_atlases.bench.measure import run_cli
+from neural_atlases.bench.measure import atlas_checker, run_cli
 from neural_atlases.bench.results import publish
 from neural_atlases.data.clips import packaged_clip
 from neural_atlases.editing.render import EditSource, Renderer, RenderOptions, edit_from_atlas, static_edit
 from neural_atlases.errors import UserError
 from neural_atlases.evaluation.evaluate import video_psnr
+from neural_atlases.evaluation.image_quality import fill_measures
 from neural_atlases.evaluation.overlap import mask_iou
 from neural_atlases.evaluation.sticker import STICKER_PERIOD_PX, changed_pixels, sticker_pattern, warp_psnr
 from neural_atlases.io.images import read_frames, write_image
@@ -66,6 +67,12 @@ class RealClip:
     """``(metric, ">= x" / "<= x")`` pairs, as printed."""
 
 
+CHECKER_TARGETS = (("checker_background", "<= 1.5"), ("checker_foreground_0", "<= 1.5"))
+"""Atlases a person can edit: no texel-level weave on any layer."""
+
+CLEAN_PLATE_TARGETS = (("fill_roughness", "<= 1.2"), ("fill_saturated", "<= 0.02"))
+"""``render -r foreground`` without noise where the subject was."""
+
 CLIPS = {
     "carphone": RealClip(
         "carphone",
@@ -73,7 +80,13 @@ CLIPS = {
         (0, 60),
         5.0,
         size=(176, 144),
-        targets=(("reconstruction_psnr", ">= 33"), ("sticker_psnr", ">= 24"), ("stderr_lines", "< 100")),
+        targets=(
+            ("reconstruction_psnr", ">= 33"),
+            ("sticker_psnr", ">= 24"),
+            ("stderr_lines", "< 100"),
+            *CLEAN_PLATE_TARGETS,
+            *CHECKER_TARGETS,
+        ),
     ),
     "bunny": RealClip(
         "bunny",
@@ -85,9 +98,11 @@ CLIPS = {
             ("sticker_psnr", ">= 22"),
             ("peak_memory_gb", "<= 3"),
             ("budget_overrun", "<= 0.05"),
+            *CLEAN_PLATE_TARGETS,
+            *CHECKER_TARGETS,
         ),
     ),
-    "vtest": RealClip("vtest", "vtest.avi", (0, 60), 5.0, max_side=384),
+    "vtest": RealClip("vtest", "vtest.avi", (0, 60), 5.0, max_side=384, targets=CHECKER_TARGETS),
 }
 """The clips, by name."""
 
@@ -124,7 +139,14 @@ def measure_trained(root: Path, frames: np.ndarray, sheet: Path | None = None) -
     fg = 1.0 - np.asarray(baked.shares[..., 0])
     if sheet is not None:
         contact_sheet(sheet, frames, baked, sticker)
+    remove = RenderOptions(remove=frozenset(range(1, baked.num_layers)))
+    removed_renderer = Renderer(baked, [None] * baked.num_layers, remove)
+    removed = np.stack([removed_renderer.frame(t, f) for t, f in enumerate(frames)])
+    rough, saturated = fill_measures(removed, frames)
     metrics: dict[str, float | str] = {
+        **atlas_checker(baked.atlases, frames),
+        "fill_roughness": rough,
+        "fill_saturated": saturated,
         "reconstruction_psnr": video_psnr(recon, frames)[0],
         "sticker_psnr": warp_psnr(sticker, forward, backward, changed_pixels(sticker, frames)),
         "foreground_share": float(fg.mean()),
@@ -235,6 +257,10 @@ ROWS = (
     ("reconstruction PSNR (dB)", "reconstruction_psnr"),
     ("sticker warp PSNR (dB)", "sticker_psnr"),
     ("foreground share of the pixels", "foreground_share"),
+    ("atlas weave (checker), background", "checker_background"),
+    ("atlas weave (checker), foreground", "checker_foreground_0"),
+    ("clean plate fill roughness", "fill_roughness"),
+    ("clean plate fill: share over-saturated", "fill_saturated"),
     ("foreground alpha IoU against the reference masks", "reference_iou"),
     ("reference masks (a model not trained with)", "reference"),
     ("training steps", "steps"),

@@ -6,6 +6,8 @@ atlas edit themselves.
     DIR/layers/foreground_0/00000.png ...     (RGB: the layer's own colour; A: its visible share)
     DIR/mattes/foreground_0/00000.png ...   8-bit grey: a foreground layer's visible share
     DIR/clean_plate/00000.png ...           the video with every foreground layer removed
+    DIR/clean_plate_invented/00000.png ...  8-bit grey: 255 where the clean plate shows background
+                                            that no frame showed (inpainted, ``baking.unseen``)
     DIR/stmaps/background/00000.png ...     16-bit RGB STMaps into each layer's atlas image
     DIR/manifest.json                       sizes, frame rate, layer names, conventions
 
@@ -24,6 +26,7 @@ import cv2
 import numpy as np
 
 from neural_atlases.baking.bake import Baked
+from neural_atlases.baking.unseen import invented_matte, unseen_texels
 from neural_atlases.conventions import (
     atlas_file_name,
     frame_file_name,
@@ -87,6 +90,7 @@ def manifest(baked: Baked, fps: float) -> dict:
         "frame_files": f"{frame_file_name(0)} .. {frame_file_name(frames - 1)} in each folder",
         "layers": layers,
         "clean_plate": "clean_plate",
+        "clean_plate_invented": "clean_plate_invented",
         "conventions": {
             "colour": "8-bit sRGB, as the input frames",
             "layers": "RGBA, straight (unpremultiplied) alpha = the layer's visible share of the pixel; "
@@ -97,6 +101,8 @@ def manifest(baked: Baked, fps: float) -> dict:
             "from the left, G = t = 1 - (y + 0.5) / atlas height from the bottom, over the atlas image; "
             "B = 0",
             "atlases": "RGBA; alpha = the part of the atlas the video uses",
+            "clean_plate_invented": "8-bit grey, 255 where the clean plate reads background texels "
+            "that no frame showed (filled by inpainting the atlas), 0 elsewhere",
         },
     }
 
@@ -109,6 +115,7 @@ def export_project(
     for k, atlas in enumerate(baked.atlases):
         write_image(out / "atlases" / atlas_file_name(k), atlas)
     clean = Renderer(baked, [None] * n, RenderOptions(remove=frozenset(range(1, n))))
+    unseen = unseen_texels(baked.maps[0], baked.shares[..., 0], baked.atlases[0].shape[:2])
     for t in range(frames.shape[0]):
         name = frame_file_name(t)
         for k, image in enumerate(layer_images(baked, t, frames[t])):
@@ -120,6 +127,7 @@ def export_project(
                 out / "stmaps" / layer_name(k) / name, stmap_image(texel_map, baked.atlases[k].shape[:2])
             )
         write_image(out / "clean_plate" / name, clean.frame(t, frames[t]))
+        write_image(out / "clean_plate_invented" / name, invented_matte(baked.maps[0][t], unseen))
         if progress is not None:
             progress(t + 1, frames.shape[0])
     info = manifest(baked, fps)

@@ -19,6 +19,7 @@ from torch import nn
 from neural_atlases.config import ModelConfig
 from neural_atlases.conventions import pixel_to_normalised, pixels_per_unit
 from neural_atlases.model import losses
+from neural_atlases.model.batch import Batch
 from neural_atlases.model.mlp import CoordinateMLP
 
 
@@ -39,41 +40,6 @@ class VideoShape:
     frames: int
     height: int
     width: int
-
-
-@dataclass
-class Batch:
-    """One training batch; all pixel coordinates are integers on the frame grid.
-
-    Base points ``[B]`` have their right and lower neighbours inside the frame; ``rgb*`` are the
-    frame colours there. Flow points ``[F]`` carry the position their flow lands on in frame
-    ``flow_t_next``. Rigid points ``[G]`` have neighbours ``rigid_step`` pixels right and down.
-    """
-
-    x: torch.Tensor  # [B] long
-    y: torch.Tensor  # [B] long
-    t: torch.Tensor  # [B] long
-    rgb: torch.Tensor  # [B, 3]
-    rgb_dx: torch.Tensor  # [B, 3] colour at (x + 1, y)
-    rgb_dy: torch.Tensor  # [B, 3] colour at (x, y + 1)
-    mask: torch.Tensor  # [B] bootstrap mask in [0, 1]
-    flow_x: torch.Tensor  # [F] long
-    flow_y: torch.Tensor  # [F] long
-    flow_t: torch.Tensor  # [F] long
-    flow_target: torch.Tensor  # [F, 2] pixel position in frame flow_t_next
-    flow_t_next: torch.Tensor  # [F] long
-    flow_weight: torch.Tensor  # [F] 1 where forward and backward flow agree
-    rigid_x: torch.Tensor | None = None  # [G] long
-    rigid_y: torch.Tensor | None = None  # [G] long
-    rigid_t: torch.Tensor | None = None  # [G] long
-    rigid_step: int = 0
-    scribble: torch.Tensor | None = None  # [B] long layer index, -1 where none
-
-    def rigid_points(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-        """``(rigid_x, rigid_y, rigid_t)`` when the batch has rigid points, else None."""
-        if self.rigid_x is None or self.rigid_y is None or self.rigid_t is None:
-            return None
-        return self.rigid_x, self.rigid_y, self.rigid_t
 
 
 class PixelFields(TypedDict):
@@ -129,6 +95,9 @@ class LayerFields:
     layers_can_hide: bool = False
     """Whether a foreground layer can be hidden behind another (its mappings are
     ``CarryingMapping``s, each layer with its own alpha)."""
+    texel_atlases: bool = False
+    """Whether the atlases are free texels (``texture()`` is cheap and every texel a parameter),
+    which the ``texture_checker`` term keeps from weaving."""
 
 
 def residual_grid_sizes(video: VideoShape, cells: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -160,6 +129,7 @@ class AtlasModel(nn.Module):
         self.mappings, self.atlases, self.shares = fields.mappings, fields.atlases, fields.shares
         self.to_shares = fields.to_shares
         self.can_hide = fields.layers_can_hide
+        self.texel_atlases = fields.texel_atlases
 
     @property
     def num_layers(self) -> int:
@@ -393,4 +363,8 @@ class AtlasModel(nn.Module):
             terms["scribble"] = losses.scribble_loss(shares, batch.scribble)
         if self.config.atlas_alpha:
             terms["alpha_residual"] = out["share_table"].square().mean()
+        if self.texel_atlases:
+            terms["texture_checker"] = losses.sum_terms(
+                losses.checker_loss(self.atlas(k).texture()) for k in range(self.num_layers)
+            )
         return terms

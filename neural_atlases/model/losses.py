@@ -94,6 +94,14 @@ def bootstrap_loss(alpha: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(alpha.clamp(1e-6, 1 - 1e-6), mask)
 
 
+def checker_loss(texture: torch.Tensor) -> torch.Tensor:
+    """Mean squared response of a texture ``[S_h, S_w, C]`` to ``[[1, -1], [-1, 1]] / 4``: the
+    texel-level weave that bilinear reads at one phase cannot see, so that nothing else pins
+    (METHOD.md). Zero for any texture that is constant or linear along each axis."""
+    weave = texture[:-1, :-1] - texture[:-1, 1:] - texture[1:, :-1] + texture[1:, 1:]  # [S_h-1, S_w-1, C]
+    return (weave / 4.0).square().mean()
+
+
 def scribble_loss(shares: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of layer shares ``[N, K]`` against scribbled layer indices ``[N]`` (-1: none)."""
     valid = labels >= 0

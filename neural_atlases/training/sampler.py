@@ -8,7 +8,7 @@ from typing import TypedDict
 import numpy as np
 import torch
 
-from neural_atlases.model.atlas_model import Batch
+from neural_atlases.model.batch import Batch
 from neural_atlases.model.grids import gather_pixels
 
 SCRIBBLED_SHARE = 1.0 / 32.0

@@ -126,6 +126,7 @@ class Trainer:
             "bootstrap": lc.bootstrap if bootstrap else 0.0,
             "scribble": lc.scribble,
             "alpha_residual": lc.alpha_residual,
+            "texture_checker": lc.texture_checker,
         }
         if rigid:
             w["global_rigidity_background"] = lc.global_rigidity_background

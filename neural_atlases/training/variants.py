@@ -95,7 +95,8 @@ class FastVariant(ModelVariant):
             AtlasField(g.atlas_height, g.atlas_width, config.atlas_levels, 3 + (alpha if i else 0))
             for i, g in enumerate(geometries)
         )
-        return LayerFields(mappings, atlases, ShareField(share_logits), layer_shares, layers_can_hide=True)
+        shares = ShareField(share_logits)
+        return LayerFields(mappings, atlases, shares, layer_shares, layers_can_hide=True, texel_atlases=True)
 
     def build(self, config, frames, layer_weights, transforms, corrections) -> AtlasModel:
         def make(video, geometries, transforms, share_logits):

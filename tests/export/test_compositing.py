@@ -88,7 +88,8 @@ def test_export_writes_every_folder_and_the_manifest(exported):
     assert on_disk["frames"] == T and on_disk["size"] == [W, H] and on_disk["fps"] == 24.0
     assert [layer["name"] for layer in on_disk["layers"]] == ["background", "foreground_0"]
     assert on_disk["layers"][1]["atlas_size"] == [24, 20]
-    for folder in ("layers/background", "layers/foreground_0", "mattes/foreground_0", "clean_plate"):
+    folders = ("layers/background", "layers/foreground_0", "mattes/foreground_0", "clean_plate")
+    for folder in (*folders, "clean_plate_invented"):
         assert sorted(p.name for p in (out / folder).iterdir()) == [f"{t:05d}.png" for t in range(T)]
     assert not (out / "mattes" / "background").exists()
     np.testing.assert_array_equal(read_rgba(out / "atlases" / "foreground_atlas_0.png"), baked.atlases[1])

@@ -10,7 +10,8 @@ import torch
 
 from neural_atlases.config import ModelConfig
 from neural_atlases.conventions import ALPHA_EPS, layer_shares, pixel_to_normalised
-from neural_atlases.model.atlas_model import AtlasModel, Batch, LayerGeometry, VideoShape
+from neural_atlases.model.atlas_model import AtlasModel, LayerGeometry, VideoShape
+from neural_atlases.model.batch import Batch
 from neural_atlases.model.fields import AtlasField, MappingField, ShareField
 from neural_atlases.training.sampler import SCRIBBLED_SHARE, FlowField, PixelSampler
 from neural_atlases.training.variants import model_from_meta, new_model
@@ -198,6 +199,7 @@ EXPECTED_TERMS = {
     "alpha_flow",
     "bootstrap",
     "alpha_residual",
+    "texture_checker",
 }
 
 

@@ -213,3 +213,16 @@ def test_scribble_loss_with_no_labels_is_zero_with_a_gradient_graph():
 def test_scribble_loss_perfect_shares_give_zero():
     shares = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     assert float(scribble_loss(shares, torch.tensor([0, 1]))) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_checker_loss_sees_the_weave_alone():
+    from neural_atlases.model.losses import checker_loss
+
+    ys, xs = torch.meshgrid(torch.arange(6.0), torch.arange(8.0), indexing="ij")
+    smooth = torch.stack([xs * 0.1, ys * 0.05 + 0.2, torch.full_like(xs, 0.5)], -1)  # linear
+    assert checker_loss(smooth).item() == pytest.approx(0.0, abs=1e-12)
+    weave = smooth + 0.04 * ((xs + ys) % 2)[..., None]  # the [[+, -], [-, +]] pattern
+    assert checker_loss(weave).item() == pytest.approx((0.04 / 2) ** 2)  # |a - b - c + d| / 4 = 0.02
+    texture = weave.clone().requires_grad_(True)
+    checker_loss(texture).backward()
+    assert texture.grad is not None and texture.grad.abs().sum() > 0

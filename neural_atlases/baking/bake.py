@@ -23,8 +23,8 @@ from neural_atlases.io.images import atomic_write_path
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.progress import ProgressFn
 
-BAKE_VERSION = 3
-"""Raised whenever what ``bake`` makes changes (3: the background's unseen texels are filled)."""
+BAKE_VERSION = 4
+"""Raised whenever what ``bake`` makes changes (4: the background's unseen texels are filled)."""
 
 
 @dataclass

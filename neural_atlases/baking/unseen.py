@@ -3,9 +3,9 @@ noise there.
 
 Where a subject never moves aside, the texels behind it get no colour from any frame: training
 leaves them at whatever its steps made of them, and ``render -r foreground`` shows that as a
-silhouette of noise. Those texels (reached by some pixel's background mapping, seen by none where
-the background holds the pixel) are inpainted from the seen ones around them (OpenCV's Telea), so
-the fill is one smooth image, the same on every frame. ``export`` writes which clean-plate pixels
+silhouette of noise. Every texel no frame shows (next to no pixel where the background holds the
+colour) is inpainted from the seen ones (OpenCV's Telea), so the fill is one smooth image, the
+same on every frame. ``export`` writes which clean-plate pixels
 read them (``invented_matte``).
 """
 
@@ -33,12 +33,10 @@ def touched_texels(texel_map: np.ndarray, select: np.ndarray, atlas_hw: tuple[in
 
 
 def unseen_texels(texel_map: np.ndarray, share: np.ndarray, atlas_hw: tuple[int, int]) -> np.ndarray:
-    """Texels a clean plate may read that no frame shows: reached by some pixel's mapping, next to
-    no pixel where the layer holds at least half of the colour. ``[S_h, S_w]`` bool."""
-    share = np.asarray(share)
-    reached = touched_texels(texel_map, np.ones(share.shape, bool), atlas_hw)
-    reached = cv2.dilate(reached.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    return reached & ~touched_texels(texel_map, share > 0.5, atlas_hw)
+    """Texels no frame shows: next to no pixel where the layer holds at least half of the colour
+    (``[S_h, S_w]`` bool). A clean plate reads those of them that some pixel's mapping reaches;
+    the rest are filled too, so that an inpainting seeds from seen texels alone."""
+    return ~touched_texels(texel_map, np.asarray(share) > 0.5, atlas_hw)
 
 
 def fill_unseen(rgb: np.ndarray, unseen: np.ndarray) -> np.ndarray:

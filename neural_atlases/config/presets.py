@@ -20,6 +20,7 @@ PAPER = Config(
         hidden_flow=0.0,
         bootstrap_steps=10000,
         release_units=True,
+        texture_checker=0.0,  # its atlas is a network: no free texels
     ),
     train=TrainConfig(
         steps=400000,

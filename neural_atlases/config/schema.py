@@ -143,9 +143,10 @@ class LossConfig:
     """Squared per-pixel alpha logits beyond the atlas alphas (with ``model.atlas_alpha``)."""
     scribble: float = 10000.0
     """Cross-entropy of layer shares against scribbles (several layers)."""
-    texture_checker: float = 0.0
-    """Squared texel-level weave of every atlas texture (``losses.checker_loss``), for models whose
-    atlases are free texels: what keeps texels that the frames do not pin from alternating."""
+    texture_checker: float = 1000.0
+    """Squared texel-level weave of each atlas's finest level (``losses.checker_loss``), for models
+    whose atlases are free texels: what keeps texels that the frames do not pin from alternating
+    (carphone's background atlas: checker 5.6 without it, 1.4 with it, reconstruction 32.9 dB)."""
     release_units: bool = False
     """Weigh the terms as the paper's release measures them, so its weights mean what they mean
     there: rgb and gradient errors summed over the colour channels (here: averaged, so x3). Flow

@@ -75,6 +75,12 @@ class Atlas(Protocol):
     def texture(self) -> torch.Tensor: ...
 
 
+class TexelAtlas(Atlas, Protocol):
+    """An atlas of free texels: a pyramid of levels, ``levels[0]`` the finest (``model.fields``)."""
+
+    levels: nn.ParameterList
+
+
 class Shares(Protocol):
     """The share field: per-layer logits ``[N, L]`` at pixels or between them."""
 
@@ -96,8 +102,8 @@ class LayerFields:
     """Whether a foreground layer can be hidden behind another (its mappings are
     ``CarryingMapping``s, each layer with its own alpha)."""
     texel_atlases: bool = False
-    """Whether the atlases are free texels (``texture()`` is cheap and every texel a parameter),
-    which the ``texture_checker`` term keeps from weaving."""
+    """Whether the atlases are ``TexelAtlas``es (every texel a parameter), whose finest level the
+    ``texture_checker`` term keeps from weaving."""
 
 
 def residual_grid_sizes(video: VideoShape, cells: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -364,7 +370,6 @@ class AtlasModel(nn.Module):
         if self.config.atlas_alpha:
             terms["alpha_residual"] = out["share_table"].square().mean()
         if self.texel_atlases:
-            terms["texture_checker"] = losses.sum_terms(
-                losses.checker_loss(self.atlas(k).texture()) for k in range(self.num_layers)
-            )
+            finest = [cast(TexelAtlas, atlas).levels[0] for atlas in self.atlases]  # where texels weave
+            terms["texture_checker"] = losses.sum_terms(losses.checker_loss(level) for level in finest)
         return terms

@@ -31,12 +31,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from neural_atlases.baking.bake import Baked
 from neural_atlases.bench.measure import atlas_checker, run_cli
 from neural_atlases.bench.results import publish
+from neural_atlases.bench.sheets import contact_sheet
 from neural_atlases.data.clips import packaged_clip
 from neural_atlases.editing.render import EditSource, Renderer, RenderOptions, edit_from_atlas, static_edit
 from neural_atlases.errors import UserError
@@ -44,7 +44,7 @@ from neural_atlases.evaluation.evaluate import video_psnr
 from neural_atlases.evaluation.image_quality import fill_measures
 from neural_atlases.evaluation.overlap import mask_iou
 from neural_atlases.evaluation.sticker import STICKER_PERIOD_PX, changed_pixels, sticker_pattern, warp_psnr
-from neural_atlases.io.images import read_frames, write_image
+from neural_atlases.io.images import read_frames
 from neural_atlases.io.project import Project
 from neural_atlases.pipeline.trained import load_trained
 from neural_atlases.preprocess.flow import compute_flows
@@ -137,11 +137,11 @@ def measure_trained(root: Path, frames: np.ndarray, sheet: Path | None = None) -
     sticker = sticker_render(baked, frames)
     forward, backward = compute_flows(frames, 1)
     fg = 1.0 - np.asarray(baked.shares[..., 0])
-    if sheet is not None:
-        contact_sheet(sheet, frames, baked, sticker)
     remove = RenderOptions(remove=frozenset(range(1, baked.num_layers)))
     removed_renderer = Renderer(baked, [None] * baked.num_layers, remove)
     removed = np.stack([removed_renderer.frame(t, f) for t, f in enumerate(frames)])
+    if sheet is not None:
+        contact_sheet(sheet, frames, baked, sticker, removed)
     rough, saturated = fill_measures(removed, frames)
     metrics: dict[str, float | str] = {
         **atlas_checker(baked.atlases, frames),
@@ -285,43 +285,6 @@ def real_table(results: dict[str, dict[str, float | str]]) -> str:
             cells.append(f"{text} ({target})" if target and text else text)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def contact_sheet(path: Path, frames: np.ndarray, baked: Baked, sticker: np.ndarray, rows: int = 3) -> None:
-    """Frames (rows), each with its foreground share, the sticker render; then the atlases."""
-    t_all = np.linspace(0, frames.shape[0] - 1, rows).round().astype(int)
-    gap = 4
-    lines = []
-    for t in t_all:
-        fg = ((1.0 - np.asarray(baked.shares[t, ..., 0])) * 255).astype(np.uint8)
-        cells = [frames[t], np.repeat(fg[..., None], 3, -1), sticker[t]]
-        lines.append(
-            np.concatenate([np.pad(c, ((0, gap), (0, gap), (0, 0)), constant_values=255) for c in cells], 1)
-        )
-    grid = np.concatenate(lines, 0)
-
-    def on_grey(atlas: np.ndarray, height: int) -> np.ndarray:
-        a = atlas[..., 3:4].astype(np.float32) / 255.0
-        rgb = (atlas[..., :3] * a + 128 * (1 - a)).astype(np.uint8)
-        width = max(1, round(rgb.shape[1] * height / rgb.shape[0]))
-        return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-
-    atlas_h = grid.shape[0] // max(1, len(baked.atlases))
-    tiles = [on_grey(a, atlas_h) for a in baked.atlases]
-    width = max(t.shape[1] for t in tiles)
-    column = np.concatenate(
-        [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0)), constant_values=255) for t in tiles], 0
-    )
-    column = np.pad(column, ((0, grid.shape[0] - column.shape[0]), (0, 0), (0, 0)), constant_values=255)
-    sheet = np.concatenate([grid, column], 1)
-    if sheet.shape[1] > SHEET_WIDTH:  # a picture for a README, not a record of every pixel
-        height = round(sheet.shape[0] * SHEET_WIDTH / sheet.shape[1])
-        sheet = cv2.resize(sheet, (SHEET_WIDTH, height), interpolation=cv2.INTER_AREA)
-    write_image(path, sheet)
-
-
-SHEET_WIDTH = 1200
-"""Widest contact sheet, in pixels."""
 
 
 def empty_model_cache(folder: Path) -> Path:

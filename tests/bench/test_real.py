@@ -65,3 +65,18 @@ def test_the_benchmark_starts_from_an_empty_model_cache(tmp_path):
     cache.mkdir()
     (cache / "rvm_mobilenetv3_fp32.onnx").write_bytes(b"left from the last run")
     assert empty_model_cache(cache) == cache and list(cache.iterdir()) == []
+
+
+def test_an_atlas_detail_shows_each_texel_as_a_square():
+    import numpy as np
+
+    from neural_atlases.bench.sheets import ZOOM, zoomed_detail
+
+    atlas = np.zeros((40, 60, 4), np.uint8)
+    atlas[10:30, 20:50, :3] = np.arange(30, dtype=np.uint8)[None, :, None] * 8  # a ramp in x
+    atlas[10:30, 20:50, 3] = 255
+    detail = zoomed_detail(atlas, 8)
+    assert detail.shape == (8 * ZOOM, 8 * ZOOM, 3)
+    blocks = detail.reshape(8, ZOOM, 8, ZOOM, 3)
+    assert (blocks == blocks[:, :1, :, :1]).all()  # every texel one flat square
+    assert len(np.unique(detail[0, :, 0])) == 8  # eight texels across, each its own value

@@ -15,14 +15,12 @@ ZOOM = 4
 
 
 def zoomed_detail(atlas: np.ndarray, side: int) -> np.ndarray:
-    """A ``side`` x ``side`` texel crop of an RGBA atlas ``[S_h, S_w, 4]`` around the middle of its
-    used part (alpha > 0), unused texels grey, each texel a ``ZOOM`` x ``ZOOM`` square: ``[side *
+    """A ``side`` x ``side`` texel crop of an RGBA atlas ``[S_h, S_w, 4]`` around the texel deepest
+    inside its used part (alpha > 0), unused texels grey, each texel a ``ZOOM`` x ``ZOOM`` square: ``[side *
     ZOOM, side * ZOOM, 3]`` uint8."""
-    used = atlas[..., 3] > 0
-    ys, xs = np.nonzero(used)
-    cy, cx = (
-        (int(np.median(ys)), int(np.median(xs))) if used.any() else (atlas.shape[0] // 2, atlas.shape[1] // 2)
-    )
+    used = (atlas[..., 3] > 0).astype(np.uint8)
+    inside = cv2.distanceTransform(np.pad(used, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]  # deepest in the used part
+    cy, cx = np.unravel_index(int(np.argmax(inside)), inside.shape)
     side = max(2, min(side, *atlas.shape[:2]))
     y0 = int(np.clip(cy - side // 2, 0, atlas.shape[0] - side))
     x0 = int(np.clip(cx - side // 2, 0, atlas.shape[1] - side))

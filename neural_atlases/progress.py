@@ -155,25 +155,6 @@ class Progress:
         """Seconds since the stage started."""
         return self._clock() - self._start
 
-    def fraction(self) -> float | None:
-        """Fraction done in [0, 1] (from the count and/or the time budget), or ``None``."""
-        parts = []
-        if self.total:
-            parts.append(self.done / self.total)
-        if self.time_budget_s:
-            parts.append(self.elapsed / self.time_budget_s)
-        return min(max(parts), 1.0) if parts else None
-
-    def eta(self) -> float | None:
-        """Estimated seconds left, or ``None`` if there is nothing to estimate from."""
-        elapsed = self.elapsed
-        estimates = []
-        if self.total and self.done > 0:
-            estimates.append(elapsed * max(self.total - self.done, 0) / self.done)
-        if self.time_budget_s:
-            estimates.append(max(self.time_budget_s - elapsed, 0.0))
-        return min(estimates) if estimates else None
-
     def update(self, n: int = 1, **postfix: object) -> None:
         """Advance by ``n`` items; keyword arguments replace the shown values of the same name."""
         self.done += n

@@ -11,13 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from neural_atlases.cli.parser import build_parser
 from neural_atlases.errors import UserError, user_error_from_os_error
-
-if TYPE_CHECKING:
-    pass
 
 
 def main(argv: list[str] | None = None) -> int:

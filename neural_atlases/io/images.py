@@ -20,6 +20,8 @@ from neural_atlases.errors import UserError
 from neural_atlases.io.files import (  # noqa: F401  (re-exported: the readers and writers' home)
     IMAGE_SUFFIXES,
     atomic_write_path,
+    check_frames,
+    check_masks,
     check_writable,
     frame_file_name,
     list_frame_files,
@@ -186,27 +188,15 @@ def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
 def read_frames(folder: str | os.PathLike, progress: ProgressFn | None = None) -> np.ndarray:
     """Read every frame in ``folder`` (see ``list_frame_files``) as ``[T, H, W, 3]`` uint8 RGB.
 
-    An empty folder, or a frame whose size differs from the first one's, raises ``UserError``.
+    An empty folder, or a frame whose size differs from the first one's, raises ``UserError``
+    before any pixel is decoded (``io.files.check_frames``).
     """
-    files = list_frame_files(folder)
-    if not files:
-        raise UserError(f"no frames in {folder} (expected .jpg, .jpeg or .png files)")
-    first = read_image(files[0])
-    height, width = first.shape[:2]
-    frames = np.empty((len(files), height, width, 3), dtype=np.uint8)  # [T, H, W, 3]
-    frames[0] = first
-    if progress is not None:
-        progress(1, len(files))
-    for i, path in enumerate(files[1:], start=1):
-        image = read_image(path)
-        if image.shape[:2] != (height, width):
-            raise UserError(
-                f"{path}: size {image.shape[1]}x{image.shape[0]} differs from {files[0].name} "
-                f"({width}x{height}); all frames must have one size"
-            )
-        frames[i] = image
+    count, width, height = check_frames(Path(folder))
+    frames = np.empty((count, height, width, 3), dtype=np.uint8)  # [T, H, W, 3]
+    for i, path in enumerate(list_frame_files(folder)):
+        frames[i] = read_image(path)
         if progress is not None:
-            progress(i + 1, len(files))
+            progress(i + 1, count)
     return frames
 
 
@@ -222,20 +212,10 @@ def read_masks(
     Masks pair with frames by sorted position. A different number of masks than ``num_frames``,
     or a mask of a different size than ``width`` x ``height``, raises ``UserError`` saying which.
     """
-    files = list_frame_files(folder)
-    if len(files) != num_frames:
-        raise UserError(
-            f"{folder}: {len(files)} mask file(s) for {num_frames} frames; need exactly one mask per frame"
-        )
+    check_masks(Path(folder), num_frames, width, height)  # count and sizes, from the headers
     masks = np.empty((num_frames, height, width), dtype=np.float32)  # [T, H, W]
-    for i, path in enumerate(files):
-        mask = read_mask(path)
-        if mask.shape != (height, width):
-            raise UserError(
-                f"{path}: mask size {mask.shape[1]}x{mask.shape[0]} differs from the frame size "
-                f"{width}x{height}"
-            )
-        masks[i] = mask
+    for i, path in enumerate(list_frame_files(folder)):
+        masks[i] = read_mask(path)
         if progress is not None:
             progress(i + 1, num_frames)
     return masks

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from neural_atlases.errors import UserError
-from neural_atlases.io.images import list_frame_files, read_rgba
+from neural_atlases.io.files import check_scribbles, list_frame_files
+from neural_atlases.io.images import read_rgba
 
 LAYERS_FILE = "layers.json"
 """The optional colour -> layer map inside ``scribbles/``."""
@@ -144,25 +145,11 @@ def read_scribbles(
         return None
     layers_path = folder / LAYERS_FILE
     layer_map = read_layer_map(layers_path, foreground_layers) if layers_path.is_file() else None
+    check_scribbles(folder, frame_files, width, height)  # names and sizes, from the headers
     index = {p.stem: t for t, p in enumerate(frame_files)}
-    files = sorted(files, key=lambda p: index.get(p.stem, -1))
-    frames_at, images = [], []
-    for path in files:
-        if path.stem not in index:
-            raise UserError(
-                f"{path}: no frame is named '{path.stem}'; name each scribble like the frame it marks "
-                f"(e.g. {frame_files[0].stem}.png)"
-            )
-        if index[path.stem] in frames_at:
-            raise UserError(f"{path}: frame '{path.stem}' has more than one scribble file")
-        image = read_rgba(path)
-        if image.shape[:2] != (height, width):
-            raise UserError(
-                f"{path}: scribble size {image.shape[1]}x{image.shape[0]} differs from the frame size "
-                f"{width}x{height}"
-            )
-        frames_at.append(index[path.stem])
-        images.append(image)
+    files = sorted(files, key=lambda p: index[p.stem])
+    frames_at = [index[path.stem] for path in files]
+    images = [read_rgba(path) for path in files]
     labels = np.full((len(frame_files), height, width), NO_SCRIBBLE, np.int16)
     names = [str(p) for p in files]
     for t, lab in zip(

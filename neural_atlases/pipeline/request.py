@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from neural_atlases.device import check_device_name
 from neural_atlases.errors import UserError
 
 
@@ -24,10 +25,6 @@ class TrainRequest:
     included), as ``results/checkpoints/snapshot_<M>min.pt`` (``snapshot_path``)."""
 
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-"""What ``--device`` takes; whether the machine has it is ``device.pick_device``'s to say."""
-
-
 def check_request(request: TrainRequest) -> None:
     """Raise ``UserError`` for a step count, a time bound or a device name that cannot be."""
     if request.steps is not None and request.steps < 1:
@@ -36,5 +33,4 @@ def check_request(request: TrainRequest) -> None:
         raise UserError(f"--max-minutes must be positive, got {request.max_minutes}")
     if any(not m >= 0 for m in request.snapshot_minutes):
         raise UserError(f"--snapshots must be minutes >= 0, got {list(request.snapshot_minutes)}")
-    if request.device not in DEVICES:
-        raise UserError(f"unknown --device {request.device!r}: use {', '.join(DEVICES)}")
+    check_device_name(request.device)

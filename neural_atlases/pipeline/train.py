@@ -243,7 +243,7 @@ def _set_budget(state: TrainState, request: TrainRequest, start: float) -> None:
         state.budget_seconds = None
 
 
-class _Progress:
+class _StepLog:
     """What the optimisation shows and logs between steps: the bar, the loss records, the
     snapshots, the report after each evaluation."""
 
@@ -286,7 +286,7 @@ def _optimise(project: Project, trainer: Trainer, saver: _Saver, snapshots: Snap
         unit="step",
         time_budget_s=None if state.budget_seconds is None else state.budget_seconds - state.seconds,
     )
-    progress = _Progress(project, trainer, bar, snapshots)
+    progress = _StepLog(project, trainer, bar, snapshots)
     train_start = time.monotonic()
     with bar, sigterm_as_interrupt():
         try:

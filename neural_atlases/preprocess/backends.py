@@ -250,19 +250,17 @@ def auto_choice(rvm: np.ndarray | None, isnet: np.ndarray | None) -> str:
 def auto_backend(options: MaskOptions, motion_flow: MotionFlow | None) -> MaskBackend:
     """The best masks that can be had (``auto_choice``), saying which were used."""
     from neural_atlases.preprocess.isnet import isnet_masks, keyframes, open_isnet
-    from neural_atlases.preprocess.models import OFFLINE_ENV, ensure_model, model_path, offline
+    from neural_atlases.preprocess.models import OFFLINE_ENV, ensure_model, offline
     from neural_atlases.preprocess.rvm import shows_a_person
 
     motion = motion_backend(options, motion_flow)
-    for name in ("rvm", "isnet"):  # fetched on first use, unless offline
-        ensure_model(name, options.models_dir, required=False)
-    paths = {name: model_path(name, options.models_dir) for name in ("rvm", "isnet")}
-    have = {name for name, path in paths.items() if path.is_file()}
+    found = {name: ensure_model(name, options.models_dir, required=False) for name in ("rvm", "isnet")}
+    paths = {name: path for name, path in found.items() if path is not None}  # fetched on first use
+    have = set(paths)
     rvm = rvm_backend(options, motion_flow) if "rvm" in have else None
-    if "isnet" in have:
-        open_isnet(paths["isnet"])
+    isnet = isnet_backend(options, motion_flow) if "isnet" in have else None  # opens it: a bad file fails now
     settings: dict[str, Any] = {"have": sorted(have), **motion.settings}
-    for backend in [rvm, isnet_backend(options, motion_flow) if "isnet" in have else None]:
+    for backend in [rvm, isnet]:
         if backend is not None:
             settings[backend.name] = backend.settings
 

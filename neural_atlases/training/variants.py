@@ -13,6 +13,8 @@ one class here (or in its own module) and one line in ``VARIANTS``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import nn
@@ -99,9 +101,7 @@ class FastVariant(ModelVariant):
         return LayerFields(mappings, atlases, shares, layer_shares, layers_can_hide=True, texel_atlases=True)
 
     def build(self, config, frames, layer_weights, transforms, corrections) -> AtlasModel:
-        def make(video, geometries, transforms, share_logits):
-            return new_model(config, video, geometries, transforms, share_logits)
-
+        make = functools.partial(new_model, config)
         return build_fast_model(config, frames, layer_weights, transforms, corrections, make)
 
 

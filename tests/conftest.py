@@ -15,6 +15,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ["NEURAL_ATLASES_OFFLINE"] = "1"  # tests never download: the backends' first-use fetch
@@ -298,3 +299,22 @@ def tiny_isnet(tmp_path_factory) -> Path:
     """Path of ``write_tiny_isnet``'s model."""
     _needs_onnx()
     return write_tiny_isnet(tmp_path_factory.mktemp("isnet") / "isnet_medium.onnx")
+
+
+def _two_shot_video(path: Path, first: int = 8, second: int = 7) -> Path:
+    """A 64x48 video: a panning texture for ``first`` frames, then another scene for ``second``."""
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8).repeat(16, 0).repeat(16, 1)  # 64x48, smooth
+    b = np.full_like(a, (20, 160, 60))
+    b[::16] = 250
+    frames = [np.roll(a, i, axis=1) for i in range(first)] + [np.roll(b, i, axis=0) for i in range(second)]
+    from neural_atlases.io.video import write_video
+
+    write_video(path, np.stack(frames), fps=10)
+    return path
+
+
+@pytest.fixture
+def two_shot_video():
+    """``make(path, first=8, second=7)``: writes a video with one cut (``_two_shot_video``)."""
+    return _two_shot_video

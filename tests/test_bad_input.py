@@ -333,7 +333,9 @@ def _run_fresh(argv: list[str]) -> subprocess.CompletedProcess:
 def _tree(root: Path) -> list[tuple[str, int]]:
     """Every file and folder under ``root``, files with their modification times (a folder's own
     time changes when ``check_writable``'s probe file comes and goes)."""
-    return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns if p.is_file() else 0) for p in root.rglob("*"))
+    return sorted(
+        (str(p.relative_to(root)), p.stat().st_mtime_ns if p.is_file() else 0) for p in root.rglob("*")
+    )
 
 
 @pytest.mark.parametrize("name", BEFORE_TORCH)

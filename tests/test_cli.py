@@ -287,6 +287,32 @@ def test_init_from_a_video(tmp_path, capsys):
     assert read_frames(root / "frames").shape == (3, 12, 20, 3)
 
 
+def test_init_finds_cuts_and_takes_one_shot_or_each(tmp_path, capsys, two_shot_video):
+    video = two_shot_video(tmp_path / "cut.mp4")  # frames 0:8, then another scene 8:15
+    root = tmp_path / "clip"
+    status, out, err = run(["init", "-p", root, "--video", video], capsys)
+    assert status == 0, err
+    assert "cut.mp4: 2 shots, 1: frames 0:8, 2: frames 8:15" in out and "--shot" in out
+    assert len(read_frames(root / "frames")) == 15
+    before = folder_hash(root)
+    assert_user_error(["train", "-p", root, "-s", "1"], capsys, "spans 2 shots (new shots start at frames 8)")
+    assert folder_hash(root) == before  # refused before anything is written
+
+    status, out, err = run(["init", "-p", root, "--video", video, "--shot", "2", "--overwrite"], capsys)
+    assert status == 0, err
+    assert read_frames(root / "frames").shape[0] == 7
+    assert json.loads((root / "results" / "project.json").read_text())["frame_range"] == [8, 15]
+
+    status, out, err = run(["init", "-p", tmp_path / "each", "--video", video, "--shot", "all"], capsys)
+    assert status == 0, err
+    assert [len(read_frames(tmp_path / f"each_shot{k}" / "frames")) for k in (1, 2)] == [8, 7]
+    assert not (tmp_path / "each").exists()
+
+    assert_user_error(["init", "-p", tmp_path / "x", "--video", video, "--shot", "3"], capsys, "no such shot")
+    assert_user_error(["init", "-p", tmp_path / "x", "--video", video, "--shot", "0"], capsys, "--shot 0")
+    assert not (tmp_path / "x").exists()
+
+
 # -- bad inputs -----------------------------------------------------------------------------------
 def _small_project(root: Path, sizes: list[tuple[int, int]]) -> Path:
     """A project with one textured frame per ``(width, height)``."""

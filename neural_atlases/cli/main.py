@@ -45,29 +45,49 @@ def _open(arg: str):
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from neural_atlases.io.project import init_project, resolve_project
+    from neural_atlases.io.importing import check_replaceable, read_clip, shot_project_dir, write_project
+    from neural_atlases.io.project import Project, resolve_project
     from neural_atlases.io.video import parse_frame_range, parse_size
     from neural_atlases.progress import Progress
 
     size = parse_size(args.size) if args.size else None
     frames = parse_frame_range(args.frames) if args.frames else None
+    every = args.shot == "all"
+    shot = parse_shot(args.shot) if args.shot and not every else None
+    root = resolve_project(args.project, must_exist=False)
+    if not every:
+        check_replaceable(Project(root), args.overwrite)  # before the video is read
     with Progress(None, "reading video", unit="frame") as bar:
-        project = init_project(
-            resolve_project(args.project, must_exist=False),
-            Path(args.video),
-            size=size,
-            frame_range=frames,
-            max_side=None if size else args.max_side,
-            overwrite=args.overwrite,
-            progress=bar.callback(),
-        )
-    print(f"{len(project.frame_files())} frames in {project.frames_dir}")
+        clip = read_clip(Path(args.video), size, frames, None if size else args.max_side, bar.callback())
+    print(clip.describe())
+    if every:
+        shots: list[int | None] = list(range(1, len(clip.shots) + 1))
+        targets = [shot_project_dir(root, k) for k in range(1, len(clip.shots) + 1)]
+    else:
+        if shot is not None:
+            clip.check_shot(shot)
+        shots, targets = [shot], [root]
+    for target in targets:  # every one, before any is written
+        check_replaceable(Project(target), args.overwrite)
+    for target, k in zip(targets, shots, strict=True):
+        with Progress(None, "writing frames", unit="frame") as bar:
+            project = write_project(target, clip, k, args.overwrite, bar.callback())
+        print(f"{len(project.frame_files())} frames in {project.frames_dir}")
+    if shot is None and not every and clip.cuts:
+        print("train takes one shot: run init again with --shot K, or --shot all for a project of each")
     return 0
+
+
+def parse_shot(text: str) -> int:
+    """``--shot K``: a shot number from 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise UserError(f"--shot {text}: give a shot number from 1, or all")
+    return int(text)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from neural_atlases.config import load_config
-    from neural_atlases.io.project import check_inputs
+    from neural_atlases.io.project import check_inputs, check_single_shot
     from neural_atlases.pipeline.request import TrainRequest, check_request
     from neural_atlases.preprocess.mask_names import check_foreground_class
 
@@ -80,6 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.config is not None:
         check_foreground_class(load_config(args.config).preprocess.foreground_class)
     check_inputs(project)
+    if not args.ignore_cuts:
+        check_single_shot(project)
     from neural_atlases.pipeline.train import train_project
 
     train_project(project, request)

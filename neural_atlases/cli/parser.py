@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-side", type=int, default=768, help="scale the larger side down to this (default 768)"
     )
     p.add_argument("--frames", help="frame range START:END (END exclusive)")
+    p.add_argument(
+        "--shot",
+        help="where the video cuts to another shot: take shot K (numbered from 1, as printed), or "
+        "'all' for a project of each (NAME_shot1, NAME_shot2, ...)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace frames/ if it has frames")
 
     p = sub.add_parser("train", help="compute flow and masks, train, write static atlases")
@@ -51,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--seed", type=int, help="random seed (default: the config's)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and train afresh")
+    p.add_argument(
+        "--ignore-cuts",
+        action="store_true",
+        help="train even where the frames seem to cut to another shot (when what was found is no cut)",
+    )
     p.add_argument(
         "--snapshots",
         help="also keep the checkpoint at these minutes of the run, e.g. 1,2,5 "

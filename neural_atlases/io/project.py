@@ -25,8 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +40,7 @@ from neural_atlases.io.files import (
 )
 
 if TYPE_CHECKING:
-    from neural_atlases.progress import ProgressFn
+    pass
 
 PROJECTS_DIR = Path("projects")
 """Where bare project names live, relative to the working directory."""
@@ -243,85 +241,6 @@ def frames_fingerprint(project: Project | str | os.PathLike) -> str:
     return digest.hexdigest()[:16]
 
 
-def init_project(
-    project_dir: str | os.PathLike,
-    video: str | os.PathLike,
-    size: tuple[int, int] | None = None,
-    frame_range: tuple[int, int | None] | None = None,
-    max_side: int | None = None,
-    overwrite: bool = False,
-    progress: ProgressFn | None = None,
-) -> Project:
-    """Make a project from a video: ``frames/00000.png ...`` and ``results/project.json``.
-
-    ``size`` (``(W, H)``), ``max_side`` and ``frame_range`` (``(start, end)``, end exclusive or
-    ``None``) are as in ``read_video``. A ``frames/`` folder that already holds files is replaced
-    only with ``overwrite=True``; otherwise ``UserError``. The video is read before anything is
-    touched, and the new frames are written to a temporary folder and swapped in, so a failure
-    leaves an existing project as it was. ``progress`` sees the decoding, then the writing.
-    """
-    from neural_atlases.io.images import write_frames  # decoders: not needed to open a project
-    from neural_atlases.io.video import read_video
-
-    project = Project(Path(project_dir))
-    video = Path(video)
-    if project.root.exists() and not project.root.is_dir():
-        raise UserError(f"project is not a folder: {project.root}")
-    frames_dir = project.frames_dir
-    if frames_dir.exists():
-        if not frames_dir.is_dir():
-            raise UserError(f"{frames_dir} is not a folder")
-        existing = [p for p in frames_dir.iterdir() if not p.name.startswith(".")]
-        if existing and not overwrite:
-            raise UserError(
-                f"{frames_dir} already holds {len(existing)} file(s); "
-                "refusing to overwrite them (use --overwrite to replace them)"
-            )
-    start, end = frame_range if frame_range is not None else (0, None)
-    frames, fps = read_video(video, size=size, start=start, end=end, max_side=max_side, progress=progress)
-
-    try:
-        project.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=project.root, prefix=".frames.tmp-"))
-    except OSError as e:
-        raise UserError(f"cannot create project {project.root}: {e.strerror or e}") from e
-    try:
-        write_frames(staging, frames, progress=progress)
-        if frames_dir.exists():
-            old = Path(tempfile.mkdtemp(dir=project.root, prefix=".frames.old-"))
-            try:
-                os.replace(frames_dir, old / "frames")
-            except OSError:
-                old.rmdir()
-                raise
-            try:
-                os.replace(staging, frames_dir)
-            except OSError:
-                os.replace(old / "frames", frames_dir)  # put the old frames back
-                old.rmdir()
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, frames_dir)
-    except OSError as e:
-        raise UserError(f"cannot write frames into {frames_dir}: {e.strerror or e}") from e
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-
-    height, width = frames.shape[1:3]
-    project.save_meta(
-        {
-            "fps": fps,
-            "source": str(video.resolve()),
-            "frame_range": [start, end],
-            "size": [int(width), int(height)],
-            "num_frames": int(len(frames)),
-        }
-    )
-    return project
-
-
 def frame_index_of(path: Path, frame: int | None, num_frames: int) -> int:
     """The frame an edited frame edits: ``--frame`` or the number its file name starts with."""
     if frame is None:
@@ -343,3 +262,31 @@ def check_edited_frame(project: Project, edited_path: Path, frame: int | None) -
     size, wanted = image_size(edited_path), image_size(files[t])
     if size != wanted:
         raise UserError(f"{edited_path} is {size[0]}x{size[1]} but frame {t} is {wanted[0]}x{wanted[1]}")
+
+
+def project_cuts(project: Project) -> list[int]:
+    """Frames of a project that start a new shot (``io.shots``): from ``project.json`` where it
+    records the cuts of these very frames (``init`` does), else found in the frames' thumbnails
+    and recorded there. An unreadable frame raises ``UserError``."""
+    from neural_atlases.io.images import read_image  # the decoders: not needed to open a project
+    from neural_atlases.io.shots import cut_scores, find_cuts, thumbnail
+
+    fingerprint = frames_fingerprint(project)
+    record = project.load_meta().get("cuts")
+    if isinstance(record, dict) and record.get("frames") == fingerprint:
+        return [int(c) for c in record.get("at") or []]
+    cuts = find_cuts(cut_scores([thumbnail(read_image(path)) for path in project.frame_files()]))
+    project.update_meta(cuts={"frames": fingerprint, "at": cuts})
+    return cuts
+
+
+def check_single_shot(project: Project) -> None:
+    """``UserError`` if the project's frames span a cut: one atlas holds one shot."""
+    cuts = project_cuts(project)
+    if cuts:
+        raise UserError(
+            f"project {project.name} spans {len(cuts) + 1} shots (new shots start at frames "
+            f"{', '.join(map(str, cuts))}) and one atlas holds one shot: make a project of each "
+            "with `init --video V --shot all`, or take one with `--shot K` "
+            "(or train --ignore-cuts if these are not cuts)"
+        )

@@ -20,7 +20,8 @@ from neural_atlases.data.clips import packaged_clip
 from neural_atlases.device import pick_device
 from neural_atlases.editing.render import EditSource, Renderer, RenderOptions, edit_from_atlas, static_edit
 from neural_atlases.io.images import read_frames, read_rgba, write_image
-from neural_atlases.io.project import Project, init_project, resolve_project
+from neural_atlases.io.importing import init_project
+from neural_atlases.io.project import Project, resolve_project
 from neural_atlases.io.video import write_video
 from neural_atlases.pipeline.train import TrainRequest, train_project
 from neural_atlases.progress import Progress

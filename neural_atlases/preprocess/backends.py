@@ -51,6 +51,7 @@ PairFlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 MotionFlow = Callable[[], tuple[np.ndarray, np.ndarray]]
 """Gives forward and backward flow ``[T - gap, H, W, 2]`` already computed for the frames."""
 
+
 @dataclass(frozen=True)
 class MaskOptions:
     """Which mask backend runs, with what."""

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from neural_atlases.errors import UserError
-from neural_atlases.io.images import list_frame_files, read_frames, write_image
-from neural_atlases.io.project import Project, frames_fingerprint, init_project, resolve_project
+from neural_atlases.io.images import write_image
+from neural_atlases.io.project import Project, frames_fingerprint, resolve_project
 from neural_atlases.io.video import write_video
 
 
@@ -96,42 +96,3 @@ def test_user_masks_and_fingerprint(tmp_path):
     assert frames_fingerprint(p) == fp
     os.utime(p.frames_dir / "00001.png", ns=(1, 1))
     assert frames_fingerprint(p) != fp
-
-
-def test_init_project(tmp_path):
-    video = make_video(tmp_path / "in.mp4", t=6, h=24, w=40)
-    calls = []
-    p = init_project(
-        tmp_path / "proj",
-        video,
-        max_side=20,
-        frame_range=(1, 5),
-        progress=lambda d, t: calls.append((d, t)),
-    )
-    assert isinstance(p, Project)
-    assert [f.name for f in list_frame_files(p.frames_dir)] == [f"{i:05d}.png" for i in range(4)]
-    assert read_frames(p.frames_dir).shape == (4, 12, 20, 3)
-    meta = p.load_meta()
-    assert meta["fps"] == pytest.approx(12.0)
-    assert meta["source"] == str(video.resolve())
-    assert meta["size"] == [20, 12] and meta["num_frames"] == 4 and meta["frame_range"] == [1, 5]
-    assert calls[-1] == (4, 4)
-    assert sorted(x.name for x in p.root.iterdir()) == ["frames", "results"]  # no temp folders
-
-    with pytest.raises(UserError, match="already holds 4 file.*--overwrite"):
-        init_project(p.root, video)
-    with pytest.raises(UserError, match="nope.mp4"):  # a bad video leaves the project alone
-        init_project(p.root, tmp_path / "nope.mp4", overwrite=True)
-    assert len(list_frame_files(p.frames_dir)) == 4
-
-    p2 = init_project(p.root, video, size=(16, 8), overwrite=True)
-    assert read_frames(p2.frames_dir).shape == (6, 8, 16, 3)
-    assert p2.load_meta()["frame_range"] == [0, None]
-    assert sorted(x.name for x in p.root.iterdir()) == ["frames", "results"]
-
-
-def test_init_into_an_empty_frames_folder(tmp_path):
-    video = make_video(tmp_path / "in.mp4", t=2)
-    (tmp_path / "proj" / "frames").mkdir(parents=True)
-    p = init_project(tmp_path / "proj", video)
-    assert len(list_frame_files(p.frames_dir)) == 2

@@ -41,10 +41,11 @@ from neural_atlases.data.clips import packaged_clip
 from neural_atlases.editing.render import EditSource, Renderer, RenderOptions, edit_from_atlas, static_edit
 from neural_atlases.errors import UserError
 from neural_atlases.evaluation.evaluate import video_psnr
-from neural_atlases.evaluation.image_quality import fill_measures
+from neural_atlases.evaluation.image_quality import fill_measures, subject_kept
 from neural_atlases.evaluation.overlap import mask_iou
 from neural_atlases.evaluation.sticker import STICKER_PERIOD_PX, changed_pixels, sticker_pattern, warp_psnr
-from neural_atlases.io.images import read_frames
+from neural_atlases.io.files import list_frame_files
+from neural_atlases.io.images import read_frames, read_masks
 from neural_atlases.io.project import Project
 from neural_atlases.pipeline.trained import load_trained
 from neural_atlases.preprocess.flow import compute_flows
@@ -143,10 +144,15 @@ def measure_trained(root: Path, frames: np.ndarray, sheet: Path | None = None) -
     if sheet is not None:
         contact_sheet(sheet, frames, baked, sticker, removed)
     rough, saturated = fill_measures(removed, frames)
+    project = Project(root)
+    used = project.masks_dir if project.has_user_masks() else project.masks_out_dir
     metrics: dict[str, float | str] = {
         **atlas_checker(baked.atlases, frames),
         "fill_roughness": rough,
         "fill_saturated": saturated,
+        "subject_kept": subject_kept(removed, frames, read_masks(used, *frames.shape[:3]))
+        if list_frame_files(used)
+        else float("nan"),
         "reconstruction_psnr": video_psnr(recon, frames)[0],
         "sticker_psnr": warp_psnr(sticker, forward, backward, changed_pixels(sticker, frames)),
         "foreground_share": float(fg.mean()),
@@ -261,6 +267,7 @@ ROWS = (
     ("atlas weave (checker), foreground", "checker_foreground_0"),
     ("clean plate fill roughness", "fill_roughness"),
     ("clean plate fill: share over-saturated", "fill_saturated"),
+    ("subject left by render -r (share of its mask)", "subject_kept"),
     ("foreground alpha IoU against the reference masks", "reference_iou"),
     ("reference masks (a model not trained with)", "reference"),
     ("training steps", "steps"),

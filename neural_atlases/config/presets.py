@@ -21,6 +21,7 @@ PAPER = Config(
         bootstrap_steps=10000,
         release_units=True,
         texture_checker=0.0,  # its atlas is a network: no free texels
+        plate=0.0,  # nor a first fill
     ),
     train=TrainConfig(
         steps=400000,

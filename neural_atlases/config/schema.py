@@ -147,6 +147,12 @@ class LossConfig:
     """Squared texel-level weave of each atlas's finest level (``losses.checker_loss``), for models
     whose atlases are free texels: what keeps texels that the frames do not pin from alternating
     (carphone's background atlas: checker 5.6 without it, 1.4 with it, reconstruction 32.9 dB)."""
+    plate: float = 5000.0
+    """Squared distance of the background's colour from its first fill (the frames averaged with
+    weights 1 - mask) where the masks see a subject (``losses.plate_loss``), for models whose
+    atlases are free texels: what keeps a subject out of the background and its clean plate (Big
+    Buck Bunny 0:70 at 384x216, 4 minutes, ISNet masks: the bunny ghosted into the background
+    atlas and stayed in ``render -r foreground`` without it; gone with it)."""
     release_units: bool = False
     """Weigh the terms as the paper's release measures them, so its weights mean what they mean
     there: rgb and gradient errors summed over the colour channels (here: averaged, so x3). Flow

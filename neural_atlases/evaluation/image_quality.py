@@ -9,6 +9,10 @@
   frame's untouched part (at least 2 grey levels), and the share of its pixels more saturated than
   the 99th percentile of the untouched part. OpenCV's Telea inpainting of a frame scores about
   0.2 and 0%; noise scores several and tens of percent.
+- ``subject_kept``: how much of a removed subject stays. The share of the subject's pixels (its
+  masks above one half, eroded 2 px) that ``render -r`` leaves within ``KEPT_LEVELS`` of the frame:
+  a subject that went into the background atlas comes back there. Not zero even for a perfect
+  removal, where what is behind the subject happens to look like it.
 
 >>> import numpy as np
 >>> flat = np.full((8, 8, 3), 100, np.uint8)
@@ -24,6 +28,9 @@ import numpy as np
 
 CHANGED_LEVELS = 3
 """A render's pixel differs from the frame where a channel differs by more than this."""
+
+KEPT_LEVELS = 12
+"""A removed subject's pixel is kept where no channel of the render differs from the frame by more."""
 
 
 def checker_response(image: np.ndarray, mask: np.ndarray) -> float:
@@ -77,3 +84,16 @@ def fill_measures(renders: np.ndarray, frames: np.ndarray, erode_px: int = 2) ->
         return float("nan"), float("nan")
     reference = max(float(np.concatenate(calm).mean()), 2.0)
     return float(np.concatenate(rough).mean()) / reference, saturated / total
+
+
+def subject_kept(renders: np.ndarray, frames: np.ndarray, masks: np.ndarray, erode_px: int = 2) -> float:
+    """Share of the subject's pixels (``masks`` ``[T, H, W]`` in [0, 1], above one half, eroded)
+    where ``renders`` ``[T, H, W, 3]`` (the subject removed) stay within ``KEPT_LEVELS`` of
+    ``frames``; nan where the masks hold no pixel."""
+    kept, total = 0, 0
+    for render, frame, mask in zip(renders, frames, masks, strict=True):
+        region = _erode(mask > 0.5, erode_px)
+        close = (np.abs(render.astype(np.int16) - frame.astype(np.int16)) <= KEPT_LEVELS).all(-1)
+        kept += int((close & region).sum())
+        total += int(region.sum())
+    return kept / total if total else float("nan")

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from neural_atlases.config import ModelConfig
-from neural_atlases.conventions import pixel_to_normalised, pixels_per_unit
+from neural_atlases.conventions import pixel_to_normalised, pixels_per_unit, uv_to_grid
 from neural_atlases.model import losses
 from neural_atlases.model.batch import Batch
+from neural_atlases.model.grids import sample_image
 from neural_atlases.model.mlp import CoordinateMLP
 
 
@@ -136,6 +137,14 @@ class AtlasModel(nn.Module):
         self.to_shares = fields.to_shares
         self.can_hide = fields.layers_can_hide
         self.texel_atlases = fields.texel_atlases
+        # the background's first fill (``training.initialise``), which the ``plate`` term holds it to
+        # where the masks say a subject covers it; free texels only (an MLP atlas has no first fill)
+        plate_hw = (geometries[0].atlas_height, geometries[0].atlas_width) if self.texel_atlases else (1, 1)
+        self.register_buffer("plate", torch.zeros(*plate_hw, 3))
+
+    def first_fill(self) -> torch.Tensor:
+        """The background atlas as first filled, ``[S_h, S_w, 3]`` (texel atlases only)."""
+        return cast(torch.Tensor, self.plate)
 
     @property
     def num_layers(self) -> int:
@@ -309,6 +318,9 @@ class AtlasModel(nn.Module):
                 carried = mapping.carry(source, batch.flow_t, batch.flow_t_next)
                 out[f"hidden_uv_next_{layer}"] = mapping(carried, batch.flow_t_next)
         out["share_table"] = table[: 3 * b]
+        if self.texel_atlases:
+            plate = self.first_fill()
+            out["plate_rgb"] = sample_image(plate, uv_to_grid(out["uv_0"][:b], *plate.shape[:2]))
         out["recon"] = losses.sum_terms(
             out["shares"][:, k : k + 1] * out[f"rgb_{k}"] for k in range(self.num_layers)
         )
@@ -367,6 +379,9 @@ class AtlasModel(nn.Module):
             )
         if batch.scribble is not None:
             terms["scribble"] = losses.scribble_loss(shares, batch.scribble)
+        if "plate_rgb" in out:
+            background = out["rgb_0"].chunk(3)[0]  # [B, 3]
+            terms["plate"] = losses.plate_loss(background, out["plate_rgb"], batch.mask)
         if self.config.atlas_alpha:
             terms["alpha_residual"] = out["share_table"].square().mean()
         if self.texel_atlases:

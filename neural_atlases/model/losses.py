@@ -94,6 +94,15 @@ def bootstrap_loss(alpha: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(alpha.clamp(1e-6, 1 - 1e-6), mask)
 
 
+def plate_loss(background: torch.Tensor, plate: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Squared distance ``[N, 3]`` of the background's colour from its first fill, weighted by the
+    masks ``[N]`` in [0, 1]: where a subject covers the background, the background is seen (if at
+    all) through a small share, and Adam, whose steps do not shrink with the gradient, would
+    otherwise move those texels as far as well-seen ones, towards whatever makes up the subject's
+    error: a ghost of the subject in the clean plate. Zero where the masks see no subject."""
+    return (mask[:, None] * (background - plate).square()).mean()
+
+
 def checker_loss(texture: torch.Tensor) -> torch.Tensor:
     """Mean squared response of a texture ``[S_h, S_w, C]`` to ``[[1, -1], [-1, 1]] / 4``: the
     texel-level weave that bilinear reads at one phase cannot see, so that nothing else pins

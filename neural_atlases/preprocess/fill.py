@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -21,7 +22,9 @@ def push_pull_fill(weighted: np.ndarray, weight: np.ndarray) -> np.ndarray:
     coarse = push_pull_fill(
         pad_w.reshape(ph, 2, pw, 2, -1).sum((1, 3)), pad_t.reshape(ph, 2, pw, 2).sum((1, 3))
     )
-    up = np.repeat(np.repeat(coarse, 2, 0), 2, 1)[:h, :w]
+    # bilinear, not nearest: a hole filled from coarse levels is smooth, not a mosaic of blocks
+    up = cv2.resize(coarse, (pw * 2, ph * 2), interpolation=cv2.INTER_LINEAR)
+    up = up.reshape(ph * 2, pw * 2, -1)[:h, :w]
     confidence = np.clip(weight, 0, 1)[..., None]
     mean = weighted / np.maximum(weight, 1e-12)[..., None]
     return (confidence * mean + (1 - confidence) * up).astype(np.float32)

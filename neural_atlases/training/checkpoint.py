@@ -27,7 +27,7 @@ from neural_atlases.training.trainer import TrainState
 from neural_atlases.training.variants import model_from_meta
 
 CHECKPOINT_NAME = "checkpoint.pt"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the model keeps the background's first fill (``AtlasModel.plate``)
 TEMPORARY_PREFIX = ".checkpoint-"
 """Checkpoints are written under ``.checkpoint-XXXX.tmp`` beside the last one, then renamed."""
 

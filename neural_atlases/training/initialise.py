@@ -102,6 +102,18 @@ def splat_average(
     return push_pull_fill(colour.reshape(ah, aw, 3).numpy(), total.reshape(ah, aw).numpy())
 
 
+OWNED = 0.5
+"""Least weight of a pixel in a layer's first fill: below it the pixel is another layer's."""
+
+
+def owned(weights: np.ndarray) -> np.ndarray:
+    """A layer's weights ``[T, H, W]`` for its first fill: zero where below ``OWNED``. A soft mask
+    leaves a subject a small background weight (ISNet's 0.98 leaves 0.02); over 70 frames those add
+    up to a full pixel's worth, and a texel that only the subject covers would be filled with the
+    subject's colour, a ghost in the clean plate. Zeroed, such a texel is filled from around it."""
+    return np.where(weights >= OWNED, weights, 0.0)
+
+
 def visibility(layer_weights: np.ndarray, layer: int) -> np.ndarray:
     """Where a foreground layer could be seen, ``[T, H, W]`` float32: 1 minus the other
     foreground layers' weights (``layer_weights`` ``[L + 1, T, H, W]``, background first). Where
@@ -163,7 +175,7 @@ def build_fast_model(
             texel_maps[t] = apply_transform(uv_to_texel @ to_uv, first).reshape(height, width, 2)
         residuals.append(residual)
         atlas = splat_average(
-            frames, layer_weights[layer], texel_maps, (geometry.atlas_height, geometry.atlas_width)
+            frames, owned(layer_weights[layer]), texel_maps, (geometry.atlas_height, geometry.atlas_width)
         )
         if layer > 0 and config.atlas_alpha:  # the outline: the masks averaged through the mapping
             seen = visibility(layer_weights, layer)
@@ -185,6 +197,7 @@ def build_fast_model(
     with torch.no_grad():
         for layer, atlas in enumerate(atlases):
             cast(AtlasField, model.atlases[layer]).levels[0].copy_(torch.from_numpy(atlas))
+        model.first_fill().copy_(torch.from_numpy(atlases[0][..., :3]))
         ppu = pixels_per_unit(height, width)
         for layer, residual in enumerate(residuals):
             if residual is not None:  # frame-0 pixels -> normalised frame units (``MappingField``)

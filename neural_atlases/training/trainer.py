@@ -127,6 +127,7 @@ class Trainer:
             "scribble": lc.scribble,
             "alpha_residual": lc.alpha_residual,
             "texture_checker": lc.texture_checker,
+            "plate": lc.plate,
         }
         if rigid:
             w["global_rigidity_background"] = lc.global_rigidity_background

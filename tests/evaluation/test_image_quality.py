@@ -52,3 +52,19 @@ def test_fill_measures_tell_noise_from_an_inpainting():
     rough, saturated = fill_measures(inpainted, frames)
     assert rough < 1.0 and saturated < 0.02
     assert np.isnan(fill_measures(frames, frames)[0])  # nothing removed: nothing to measure
+
+
+def test_subject_kept_counts_what_the_removal_leaves_in_place():
+    from neural_atlases.evaluation.image_quality import subject_kept
+
+    frames = np.full((2, 20, 20, 3), 60, np.uint8)
+    frames[:, 5:15, 5:15] = 200  # the subject
+    masks = np.zeros((2, 20, 20))
+    masks[:, 5:15, 5:15] = 1.0
+    gone = np.full_like(frames, 60)  # the background shows where the subject was
+    assert subject_kept(gone, frames, masks) == 0.0
+    assert subject_kept(frames, frames, masks) == 1.0  # nothing removed
+    half = gone.copy()
+    half[0] = frames[0]  # removed on one frame only
+    assert subject_kept(half, frames, masks) == 0.5
+    assert np.isnan(subject_kept(gone, frames, np.zeros_like(masks)))

@@ -199,6 +199,7 @@ EXPECTED_TERMS = {
     "alpha_flow",
     "bootstrap",
     "alpha_residual",
+    "plate",
     "texture_checker",
 }
 

@@ -226,3 +226,16 @@ def test_checker_loss_sees_the_weave_alone():
     texture = weave.clone().requires_grad_(True)
     checker_loss(texture).backward()
     assert texture.grad is not None and texture.grad.abs().sum() > 0
+
+
+def test_plate_loss_only_where_the_masks_see_a_subject():
+    from neural_atlases.model.losses import plate_loss
+
+    plate = torch.tensor([[0.2, 0.4, 0.6], [0.5, 0.5, 0.5], [0.1, 0.1, 0.1]])
+    background = plate + torch.tensor([[0.1, 0.0, 0.0], [0.3, 0.3, 0.3], [0.0, 0.0, 0.0]])
+    assert plate_loss(plate, plate, torch.ones(3)).item() == 0.0  # at its first fill
+    mask = torch.tensor([1.0, 0.0, 0.5])  # the second pixel shows background only: free there
+    assert plate_loss(background, plate, mask).item() == pytest.approx(0.1**2 / 9)
+    moved = background.clone().requires_grad_(True)
+    plate_loss(moved, plate, mask).backward()
+    assert moved.grad is not None and moved.grad[1].abs().sum() == 0 and moved.grad[0, 0] > 0

@@ -154,6 +154,26 @@ def test_pixel_to_normalised_matrix_is_the_convention():
     np.testing.assert_allclose(_apply(m, pix), expected, atol=1e-12)
 
 
+def test_a_subject_always_in_one_place_leaves_no_colour_in_the_first_fill():
+    from neural_atlases.training.initialise import owned
+
+    np.testing.assert_array_equal(owned(np.array([0.0, 0.02, 0.49, 0.5, 0.9])), [0, 0, 0, 0.5, 0.9])
+    t, h, w = 70, 8, 12
+    frames = np.full((t, h, w, 3), 40, np.uint8)
+    frames[:, 2:6, 4:8] = 230  # a subject that never moves aside
+    soft = np.full((t, h, w), 1.0)
+    soft[:, 2:6, 4:8] = 0.02  # a soft mask leaves it a little background weight on every frame
+    transforms = np.tile(np.eye(3), (2, t, 1, 1))
+    model = build_model(
+        ModelConfig(atlas_scale=1.0, atlas_margin=0, atlas_levels=1),
+        frames,
+        np.stack([soft, 1.0 - soft]),
+        transforms,
+    )
+    background = model.first_fill().numpy()
+    assert background[3:5, 5:7].max() < 100 / 255.0  # filled from around it, not with its colour
+
+
 def test_build_model_on_a_static_clip_puts_the_frame_in_the_background_atlas():
     t, h, w, margin = 3, 12, 20, 3
     frame = np.random.default_rng(1).integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -168,6 +188,8 @@ def test_build_model_on_a_static_clip_puts_the_frame_in_the_background_atlas():
     atlas = model.atlases[0].texture().detach().numpy()
     np.testing.assert_allclose(atlas[margin : margin + h, margin : margin + w], frame / 255.0, atol=1e-5)
     assert np.isfinite(atlas).all()
+    np.testing.assert_array_equal(model.plate.numpy(), atlas)  # the plate term's first fill
+    assert "plate" in model.state_dict()  # kept in checkpoints, so a resumed run holds to it too
     # the background mapping reads each pixel at its own texel
     ys, xs = np.mgrid[0:h, 0:w]
     pix = torch.from_numpy(np.stack([xs.ravel(), ys.ravel()], -1)).float()

@@ -98,6 +98,10 @@ class Trainer:
         self.config = config
         self.optimiser = optimiser or make_optimiser(model, config)
         self.state = state or TrainState()
+        self.realign_seconds = 0.0
+        """How long the last realignment took (0 until one ran): the final ones are reserved."""
+        self.eval_seconds = 0.0
+        """How long the last evaluation took."""
         model.set_mixed_precision(config.train.mixed_precision)
 
     def fraction(self) -> float:
@@ -194,10 +198,28 @@ class Trainer:
             realign_layer(self.model, frames, layer)
 
     def done(self) -> bool:
+        """Whether the step count is reached, or the time budget would be by the end of the run's
+        last step, final realignments and evaluation (``finish_seconds``) included."""
         if self.state.step >= self.config.train.steps:
             return True
         budget = self.state.budget_seconds
-        return budget is not None and self.state.seconds >= budget
+        return budget is not None and self.state.seconds + self.finish_seconds() >= budget
+
+    def finish_seconds(self) -> float:
+        """What a run does after its last step, at the times measured so far: ``realign_final``
+        realignments and an evaluation (Big Buck Bunny at 768x432: about 20 s each realignment)."""
+        return self.config.train.realign_final * self.realign_seconds + self.eval_seconds
+
+    def _timed_realign(self) -> None:
+        start = time.perf_counter()
+        self.realign()
+        self.realign_seconds = time.perf_counter() - start
+
+    def _timed_evaluate(self, frames: list[int]) -> float:
+        start = time.perf_counter()
+        value = self.evaluate(frames)
+        self.eval_seconds = time.perf_counter() - start
+        return value
 
     def run(
         self,
@@ -213,7 +235,7 @@ class Trainer:
         while not self.done():
             if pending and self.fraction() >= pending[0]:
                 pending.pop(0)
-                self.realign()
+                self._timed_realign()
             values = self.step()
             now = time.perf_counter()
             self.state.seconds += now - last  # wall time, evaluations and checkpoints included
@@ -222,7 +244,7 @@ class Trainer:
                 on_step(values)
             step, finished = self.state.step, self.done()
             if step % tc.eval_every == 0 or finished:
-                value = self.evaluate(eval_frames)
+                value = self._timed_evaluate(eval_frames)
                 self.state.history.append(
                     {
                         "step": step,
@@ -235,6 +257,9 @@ class Trainer:
                     on_eval(value)
             if finished:
                 for _ in range(tc.realign_final):
-                    self.realign()
+                    self._timed_realign()
+                now = time.perf_counter()
+                self.state.seconds += now - last  # the evaluation and realignments: within the budget
+                last = now
             if on_checkpoint and (step % tc.checkpoint_every == 0 or finished):
                 on_checkpoint()

@@ -43,3 +43,21 @@ def test_measuring_changes_nothing_of_the_training():
     assert torch.equal(sampler.generator.get_state(), sampler_state)
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert trainer.state.step == 0
+
+
+def test_a_budget_keeps_back_the_final_realignments_and_evaluation():
+    scene = make_scene(SceneConfig(width=32, height=24, frames=3))
+    config = from_dict({"train": {"batch_size": 256, "realign_final": 5}})
+    t = scene.frames.shape[0]
+    identity = np.broadcast_to(np.eye(3), (2, t, 3, 3)).copy()
+    masks = (scene.alpha > 0.5).astype(np.float32)
+    model = build_model(config.model, scene.frames, np.stack([1.0 - masks, masks]), identity)
+    sampler = PixelSampler(scene.frames, masks, [], torch.device("cpu"), seed=0)
+    trainer = Trainer(model, sampler, config)
+    trainer.state.seconds, trainer.state.budget_seconds = 90.0, 100.0
+    assert trainer.finish_seconds() == 0.0 and not trainer.done()  # nothing measured yet
+    trainer.realign_seconds, trainer.eval_seconds = 1.5, 0.5
+    assert trainer.finish_seconds() == pytest.approx(5 * 1.5 + 0.5)
+    assert not trainer.done()  # 90 + 8 < 100
+    trainer.realign_seconds = 2.0
+    assert trainer.done()  # 90 + 10.5 >= 100: stop now, and end within the budget

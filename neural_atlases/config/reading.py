@@ -98,7 +98,12 @@ def validate(config: Config) -> None:
     (``training.variants.check_model_config``), and ``preprocess.foreground_class`` the mask
     backends' (``preprocess.mask_names.check_foreground_class``): both below this module's layer."""
     checks = [
-        (config.model.foreground_layers >= 1, "model.foreground_layers", "an integer >= 1"),
+        (
+            config.model.foreground_layers >= 0,
+            "model.foreground_layers",
+            "an integer >= 1, or 0 for one per separate subject",
+        ),
+        (config.model.max_foreground_layers >= 1, "model.max_foreground_layers", "an integer >= 1"),
         (
             config.model.background_motion in ("homography", "affine"),
             "model.background_motion",

@@ -74,7 +74,12 @@ class ModelConfig:
     global transforms (minutes on a CPU); ``paper``, the paper's coordinate MLPs (``mlp``), for
     comparison and fidelity."""
     foreground_layers: int = 1
-    """Number of foreground layers (each with its own mapping and atlas)."""
+    """Number of foreground layers (each with its own mapping and atlas). 0: one for each separate
+    subject the masks show (``preprocess.layer_split.instance_seeds``: several walkers, each with
+    its own atlas), at most ``max_foreground_layers``; with scribbles, one for each layer they mark."""
+    max_foreground_layers: int = 4
+    """The most foreground layers ``foreground_layers: 0`` makes (each costs about as much a step as
+    the background)."""
     atlas_scale: float = 2.0
     """Atlas texels per pixel of frame 0."""
     atlas_margin: int = 16

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -31,6 +32,12 @@ from neural_atlases.preprocess.backends import (
     mask_backend,
 )
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
+from neural_atlases.preprocess.instances import (
+    INSTANCE_MIN_SHARE,
+    INSTANCE_PARTS,
+    INSTANCE_SEEN,
+    instance_seeds,
+)
 from neural_atlases.preprocess.layer_split import NONE, motion_seeds, split_foreground
 from neural_atlases.preprocess.refine import refine_to_reference
 from neural_atlases.preprocess.transforms import layer_transforms
@@ -51,6 +58,7 @@ class Prepared:
     fingerprint: str
     layer_weights: np.ndarray | None = None  # [L + 1, T, H, W] each layer's pixels, background first
     scribbles: np.ndarray | None = None  # [T, H, W] int16 labels (io.scribbles), None without
+    foreground_layers: int = 1  # the config's, or the number found when it says 0
 
 
 def _flow_options(config: Config) -> FlowOptions:
@@ -88,7 +96,11 @@ def prepare(project: Project, config: Config) -> Prepared:
     num_frames = frames.shape[0]
     layers = config.model.foreground_layers
     scribbles = read_scribbles(
-        project.scribbles_dir, project.frame_files(), frames.shape[1], frames.shape[2], layers
+        project.scribbles_dir,
+        project.frame_files(),
+        frames.shape[1],
+        frames.shape[2],
+        layers or config.model.max_foreground_layers,
     )
     frames_id = frames_fingerprint(project)
     flow_ids = []
@@ -100,9 +112,18 @@ def prepare(project: Project, config: Config) -> Prepared:
         flow_ids.append(key)
     masks, mask_id = _masks(project, frames, flows, flow_ids, masker, frames_id)
     scribble_id = None if scribbles is None else _digest(scribbles)
+    seeds = None
+    if layers != 1:
+        seeds = _seeds(
+            project, masks, flows, scribbles, layers or -config.model.max_foreground_layers, mask_id
+        )
+        if not layers:  # one layer for each subject found (model.foreground_layers 0)
+            layers = max(1, int(seeds.max()) + 1)
+            print(f"foreground: {layers} separate subject(s), a layer each", file=sys.stderr)
+        config = replace(config, model=replace(config.model, foreground_layers=layers))
     weights, weights_id = [1.0 - masks] + [masks] * layers, mask_id
-    if layers > 1:
-        split = _split(project, masks, flows, scribbles, layers, cache_key(masks=mask_id, s=scribble_id))
+    if layers > 1 and seeds is not None:
+        split = _split(project, masks, flows, seeds, layers, cache_key(masks=mask_id, seeds=_digest(seeds)))
         weights, weights_id = [1.0 - masks, *split], f"{mask_id}:split:{_digest(split)}"
     transforms = _transforms(project, config, frames, flows, weights, weights_id, frames_id)
     corrections: list[tuple[np.ndarray, np.ndarray] | None] = [None] * transforms.shape[0]
@@ -114,32 +135,56 @@ def prepare(project: Project, config: Config) -> Prepared:
             )
     ids = {"frames": frames_id, "masks": mask_id} | ({} if scribbles is None else {"scribbles": scribble_id})
     fingerprint = hashlib.sha256(cache_key(**ids).encode()).hexdigest()[:16]
-    return Prepared(frames, masks, flows, transforms, corrections, fingerprint, np.stack(weights), scribbles)
+    return Prepared(
+        frames, masks, flows, transforms, corrections, fingerprint, np.stack(weights), scribbles, layers
+    )
 
 
 def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
 
 
-def _split(
+def _seeds(
     project: Project,
     masks: np.ndarray,
     flows: list[FlowField],
     scribbles: np.ndarray | None,
     layers: int,
-    key: str,
+    mask_id: str,
 ) -> np.ndarray:
-    """Each foreground layer's weight ``[L, T, H, W]`` (``preprocess.layer_split``), cached; seeded by
-    the scribbles, or by the dominant motions of frame 0 when there are none."""
+    """Pixels known to be each foreground layer's on some frames, ``[T, H, W]`` int16 (``NONE``
+    elsewhere): the scribbles'; without them, with ``layers < 0``, one layer for each separate
+    subject, at most ``-layers`` (``instance_seeds``, cached), else the ``layers`` dominant motions
+    of frame 0 (``motion_seeds``)."""
+    if scribbles is not None:
+        return np.where(scribbles > 0, scribbles - 1, NONE).astype(np.int16)
+    if not flows or flows[0].gap != 1:  # one frame: no motion to tell subjects apart
+        return np.full(masks.shape, NONE, np.int16)
+    f = flows[0]
+    if layers > 0:
+        return motion_seeds(masks, f.forward, f.forward_valid, layers)
+
+    def compute() -> dict[str, np.ndarray]:
+        with _stage("finding separate subjects", 1):
+            seeds = instance_seeds(masks, f.forward, f.backward, -layers)
+        return {"seeds": seeds}
+
+    key = cache_key(
+        masks=mask_id, most=-layers, share=INSTANCE_MIN_SHARE, seen=INSTANCE_SEEN, parts=INSTANCE_PARTS
+    )
+    return cached(project.cache_dir / "instances.npz", key, compute)["seeds"]
+
+
+def _split(
+    project: Project, masks: np.ndarray, flows: list[FlowField], seeds: np.ndarray, layers: int, key: str
+) -> np.ndarray:
+    """Each foreground layer's weight ``[L, T, H, W]`` (``preprocess.layer_split``) from its
+    ``seeds`` ``[T, H, W]``, cached."""
     if not flows or flows[0].gap != 1:  # one frame: no motion to split by
         return np.stack([masks] + [np.zeros_like(masks)] * (layers - 1))
     f = flows[0]
 
     def compute() -> dict[str, np.ndarray]:
-        if scribbles is None:
-            seeds = motion_seeds(masks, f.forward, f.forward_valid, layers)
-        else:
-            seeds = np.where(scribbles > 0, scribbles - 1, NONE).astype(np.int16)
         with _stage("splitting the foreground among layers", masks.shape[0]) as bar:
             weights = split_foreground(
                 masks, seeds, f.forward, f.backward, f.forward_valid, f.backward_valid, layers, bar.callback()

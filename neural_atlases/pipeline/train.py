@@ -144,6 +144,8 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
     check_foreground_class(config.preprocess.foreground_class)
     torch.manual_seed(config.train.seed)
     prepared = _prepare(project, config, payload)
+    # foreground_layers 0 ("one a subject") is resolved by prepare; the checkpoint keeps the number
+    config = replace(config, model=replace(config.model, foreground_layers=prepared.foreground_layers))
     prepare_seconds = time.monotonic() - start
     trainer = _start_trainer(project, config, prepared, payload, device)
     saver = _Saver(project, trainer, prepared.fingerprint)

@@ -91,3 +91,27 @@ def test_masks_json_says_which_model_auto_used_and_survives_the_cache(tmp_path, 
     project.masks_about_path.unlink()
     prepare(project, auto)  # masks from the cache: the record comes back with them
     assert json.loads(project.masks_about_path.read_text())["used"] == "isnet"
+
+
+def test_foreground_layers_0_gives_each_separate_subject_a_layer(tmp_path, offline, capsys):
+    scene = make_scene(SceneConfig(width=192, height=128, frames=24, sprites=2, sprite_size=0.15))
+    write_project(scene, tmp_path, masks=True)
+    (tmp_path / "scribbles" / "layers.json").unlink()
+    for path in (tmp_path / "scribbles").iterdir():
+        path.unlink()
+    auto = from_dict({"preprocess": FAST, "model": {"foreground_layers": 0}})
+    prepared = prepare(Project(tmp_path), auto)
+    assert prepared.foreground_layers == 2
+    assert prepared.layer_weights is not None and prepared.layer_weights.shape[0] == 3
+    assert prepared.transforms.shape[0] == 3
+    assert "2 separate subject(s)" in capsys.readouterr().err
+    np.testing.assert_allclose(prepared.layer_weights[1:].sum(0), prepared.masks)
+    for k in range(2):  # each layer is mostly one sprite
+        weight = prepared.layer_weights[1 + k] > 0.5
+        on = [(scene.sprite_alpha[j][weight] > 0.5).mean() for j in range(2)]
+        assert max(on) > 0.8
+    capped = prepare(
+        Project(tmp_path),
+        from_dict({"preprocess": FAST, "model": {"foreground_layers": 0, "max_foreground_layers": 1}}),
+    )
+    assert capped.foreground_layers == 1 and capped.layer_weights.shape[0] == 2

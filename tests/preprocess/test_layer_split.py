@@ -8,6 +8,7 @@ import pytest
 
 from neural_atlases.data.synthetic import SCRIBBLE_COLOURS, SceneConfig, make_scene
 from neural_atlases.preprocess.flow import FlowOptions, compute_flows, consistency_mask
+from neural_atlases.preprocess.instances import instance_seeds
 from neural_atlases.preprocess.layer_split import (
     NONE,
     assign_by_motion,
@@ -121,3 +122,43 @@ def test_motion_seeds_put_each_layer_on_one_sprite(crossing):
         assert max(on) > 0.9
         found.append(int(np.argmax(on)))
     assert sorted(found) == [0, 1]
+
+
+@pytest.fixture(scope="module")
+def meeting():
+    """Two small sprites, apart at first and at the end; sprite 1 passes in front of sprite 0 and
+    hides it for a while."""
+    scene = make_scene(SceneConfig(width=192, height=128, frames=24, sprites=2, sprite_size=0.15))
+    forward, backward = compute_flows(scene.frames, 1, FlowOptions())
+    return scene, (
+        forward,
+        backward,
+        consistency_mask(forward, backward),
+        consistency_mask(backward, forward),
+    )
+
+
+def test_instance_seeds_give_each_separate_sprite_its_own_layer(meeting):
+    scene, flows = meeting
+    masks = (scene.alpha > 0.5).astype(np.float32)
+    seeds = instance_seeds(masks, *flows[:2], max_layers=4)
+    assert int(seeds.max()) + 1 == 2  # two sprites: two layers, not one for the piece they make together
+    found = []
+    for k in range(2):
+        at = seeds == k
+        on = [(scene.sprite_alpha[j][at] > 0.5).mean() for j in range(2)]
+        assert max(on) > 0.9  # on one sprite, not on both where they meet
+        found.append(int(np.argmax(on)))
+    assert sorted(found) == [0, 1]
+    assert instance_seeds(masks, *flows[:2], max_layers=1).max() == 0
+
+
+def test_instance_seeds_find_one_layer_for_one_subject():
+    scene = make_scene(SceneConfig(width=128, height=80, frames=24, sprites=1, sprite_size=0.2))
+    forward, backward = compute_flows(scene.frames, 1, FlowOptions())
+    masks = (scene.alpha > 0.5).astype(np.float32)
+    seeds = instance_seeds(masks, forward, backward, max_layers=4)
+    assert int(seeds.max()) == 0
+    assert (scene.alpha[seeds == 0] > 0.5).mean() > 0.95
+    assert (seeds[0] == 0).any() and (seeds[-1] == 0).any()  # carried to every frame
+    assert (instance_seeds(np.zeros_like(masks), forward, backward, max_layers=4) == NONE).all()

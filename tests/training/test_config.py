@@ -98,7 +98,8 @@ def test_wrong_type_names_the_key(data, key):
 @pytest.mark.parametrize(
     ("data", "key"),
     [
-        ({"model": {"foreground_layers": 0}}, "model.foreground_layers"),
+        ({"model": {"foreground_layers": -1}}, "model.foreground_layers"),
+        ({"model": {"max_foreground_layers": 0}}, "model.max_foreground_layers"),
         ({"model": {"background_motion": "similarity"}}, "model.background_motion"),
         ({"model": {"atlas_levels": 0}}, "model.atlas_levels"),
         ({"model": {"atlas_scale": 0}}, "model.atlas_scale"),

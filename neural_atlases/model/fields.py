@@ -12,6 +12,7 @@ from torch import nn
 
 from neural_atlases.conventions import uv_to_grid
 from neural_atlases.model.grids import sample_image, sample_video, texel_pyramid_sizes
+from neural_atlases.model.losses import sum_terms
 
 
 class MappingField(nn.Module):
@@ -108,7 +109,27 @@ class AtlasField(nn.Module):
         return self.levels[0].shape[-1]
 
     def forward(self, uv: torch.Tensor) -> torch.Tensor:
-        return sample_image(self.texture(), uv_to_grid(uv, *self.size))  # [N, C]
+        grid = uv_to_grid(uv, *self.size)
+        if not self.levels_aligned():
+            return sample_image(self.texture(), grid)  # [N, C]
+        # each level read where the batch points are: work a step in the batch, not the texels
+        return sum_terms(sample_image(level, grid) for level in self.levels)
+
+    def read_flattened(self, uv: torch.Tensor) -> torch.Tensor:
+        """Plain reference for ``forward``: ``texture()`` flattened, then read (``[N, C]``)."""
+        return sample_image(self.texture(), uv_to_grid(uv, *self.size))
+
+    def levels_aligned(self) -> bool:
+        """Whether every texel of the finest level lies within one cell of each coarser level
+        (each side ``(n - 1) = 2^k (n_k - 1)``; ``aligned_side`` makes such sizes). Then reading
+        every level at a point and summing equals reading the flattened ``texture()`` there,
+        exactly: bilinear reads of a bilinear upsample, inside one coarse cell, are the coarse
+        level's own bilinear read."""
+        h, w = self.size
+        return all(
+            (h - 1) == (lh - 1) << k and (w - 1) == (lw - 1) << k
+            for k, (lh, lw) in enumerate(level.shape[:2] for level in self.levels)
+        )
 
     def texture(self) -> torch.Tensor:
         """The flattened texture ``[S_h, S_w, C]``."""

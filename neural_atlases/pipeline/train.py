@@ -154,6 +154,7 @@ def _train(project: Project, request: TrainRequest, device: torch.device, start:
     if payload is None and config.train.prefit_steps > 0:
         prefit(trainer.model, config, request, start, snapshots)
     rates = measure_rates(trainer, trainer.eval_frames())  # before the budget is set: it counts
+    trainer.realign_seconds, trainer.eval_seconds = rates.realign_seconds, rates.eval_seconds
     _set_budget(trainer.state, request, start)
     train_seconds = _optimise(project, trainer, saver, snapshots, training_plan(trainer, device, rates))
     return _bake(project, trainer, prepared, start, {"prepare": prepare_seconds, "train": train_seconds})

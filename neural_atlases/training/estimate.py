@@ -3,8 +3,9 @@
 ``measure_rates`` times a few forward + backward passes of real batches and one evaluation,
 changing nothing (the gradients are dropped, the optimiser does not step, the random states are
 put back); ``estimate_seconds`` turns those rates into a time for the steps left, bounded by the
-time budget. Not measured: the optimiser's step (fused Adam: a few percent of a step), the
-realignments, checkpoints and the final baking.
+time budget; and one realignment's time (the trainer keeps the final ones within the budget).
+Not measured: the optimiser's step (fused Adam: a few percent of a step), checkpoints and the
+final baking.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 import torch
 
 from neural_atlases.model.losses import sum_terms
+from neural_atlases.preprocess.flow import FlowOptions
+from neural_atlases.training.realign import consensus_flow
 from neural_atlases.training.trainer import Trainer
+from neural_atlases.training.variants import variant_of
 
 TRIALS = 3
 """Timed passes (after one untimed warm-up)."""
@@ -28,6 +32,9 @@ class Rates:
     """Median seconds of one forward + backward pass of a training batch."""
     eval_seconds: float
     """Seconds of one evaluation."""
+    realign_seconds: float = 0.0
+    """Seconds of one realignment of every layer (0 where the model's variant does not realign):
+    one frame's read of the reconstruction and its flow, times the frames."""
 
 
 def _sync(device: torch.device) -> None:
@@ -64,9 +71,15 @@ def measure_rates(trainer: Trainer, eval_frames: list[int], trials: int = TRIALS
     start = time.perf_counter()
     trainer.evaluate(eval_frames)  # returns a float: the GPU has finished
     eval_seconds = time.perf_counter() - start
+    realign_seconds = 0.0
+    if variant_of(trainer.config.model).realigns and trainer.model.num_layers > 1:
+        frame = (trainer.sampler.frames[0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+        start = time.perf_counter()
+        consensus_flow(trainer.model, frame, 0, FlowOptions())
+        realign_seconds = (time.perf_counter() - start) * trainer.model.video.frames
     trainer.sampler.generator.set_state(sampler_state)
     torch.set_rng_state(torch_state)
-    return Rates(statistics.median(times), eval_seconds)
+    return Rates(statistics.median(times), eval_seconds, realign_seconds)
 
 
 def estimate_seconds(steps_left: int, eval_every: int, rates: Rates, budget_seconds: float | None) -> float:

@@ -53,22 +53,37 @@ def content_box(
     return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
 
 
+def aligned_side(side: int, config: ModelConfig) -> int:
+    """``side`` texels rounded up to ``k 2^(levels - 1) + 1``, at most ``largest_side``, so that
+    every coarser level's texels sit on the finest one's and a read sums the levels' reads
+    (``model.fields.AtlasField.levels_aligned``): a step's work in its batch, not in the atlas's
+    texels. The extra texels are margin, at the right and the bottom."""
+    unit = 1 << (config.atlas_levels - 1)
+    return min(-(-(side - 1) // unit) * unit + 1, largest_side(config))
+
+
+def largest_side(config: ModelConfig) -> int:
+    """The largest aligned side within ``config.max_atlas_side``."""
+    unit = 1 << (config.atlas_levels - 1)
+    return max((config.max_atlas_side - 1) // unit, 1) * unit + 1
+
+
 def place_atlas(
     box: tuple[float, float, float, float], frame_hw: tuple[int, int], config: ModelConfig
 ) -> tuple[LayerGeometry, np.ndarray]:
     """Atlas size and the matrix from frame-0 pixels to normalised atlas ``uv``.
 
     The atlas holds ``box`` at ``config.atlas_scale`` texels per pixel with a margin, shrunk if a
-    side would pass ``config.max_atlas_side``.
+    side would pass ``config.max_atlas_side`` (``largest_side``), its sides ``aligned_side``.
     """
     x0, y0, x1, y1 = box
     margin = config.atlas_margin
     scale = config.atlas_scale
     longest = max(x1 - x0, y1 - y0) * scale + 1 + 2 * margin
-    if longest > config.max_atlas_side:
-        scale *= (config.max_atlas_side - 1 - 2 * margin) / (longest - 1 - 2 * margin)
-    aw = min(int(math.ceil((x1 - x0) * scale)) + 1 + 2 * margin, config.max_atlas_side)
-    ah = min(int(math.ceil((y1 - y0) * scale)) + 1 + 2 * margin, config.max_atlas_side)
+    if longest > largest_side(config):
+        scale *= (largest_side(config) - 1 - 2 * margin) / (longest - 1 - 2 * margin)
+    aw = aligned_side(int(math.ceil((x1 - x0) * scale)) + 1 + 2 * margin, config)
+    ah = aligned_side(int(math.ceil((y1 - y0) * scale)) + 1 + 2 * margin, config)
     to_texel = np.array([[scale, 0, margin - x0 * scale], [0, scale, margin - y0 * scale], [0, 0, 1.0]])
     to_uv = pixel_to_normalised_matrix(ah, aw) @ to_texel
     nominal = scale * pixels_per_unit(*frame_hw) / pixels_per_unit(ah, aw)

@@ -25,6 +25,58 @@ from neural_atlases.preprocess.transforms import layer_interior
 
 
 @torch.no_grad()
+def consensus_flow(
+    model: AtlasModel, frame: np.ndarray, t: int, options: FlowOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How frame ``t`` (``[H, W, 3]`` uint8) sits against the model's reconstruction of it: the
+    flow ``[H, W, 2]`` (reconstruction pixel ``p`` shows frame pixel ``p + f(p)``), where it is
+    consistent both ways ``[H, W]`` bool, and every layer's share ``[H, W, L + 1]``."""
+    height, width = model.video.height, model.video.width
+    fields = model.frame_pixels(t)
+    recon_rgb = fields["recon"].reshape(height, width, 3)
+    recon = (recon_rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+    forward = dis_flow(recon, frame, options)
+    backward = dis_flow(frame, recon, options)
+    consistent = consistency_mask(forward, backward, options.consistency_px)
+    return forward, consistent, fields["shares"].reshape(height, width, -1).cpu().numpy()
+
+
+@torch.no_grad()
+def realign_layers(
+    model: AtlasModel,
+    frames: np.ndarray,  # [T, H, W, 3] uint8
+    layers: list[int],
+    options: FlowOptions | None = None,
+    min_share: float = 0.9,
+) -> list[float]:
+    """Move each of ``layers``' residual grids so each frame agrees with the reconstruction, all
+    against the same reconstruction (one ``consensus_flow`` a frame, whatever the number of
+    layers); returns each layer's mean correction, in pixels. ``realign_layer`` is one layer's
+    plain reference."""
+    options = options or FlowOptions()
+    mappings = {k: cast(MappingField, model.mappings[k]) for k in layers}  # variants that realign
+    mappings = {k: m for k, m in mappings.items() if len(m.residuals)}
+    moved: dict[int, list[float]] = {k: [] for k in layers}
+    if not mappings:
+        return [0.0] * len(layers)
+    ppu = pixels_per_unit(model.video.height, model.video.width)
+    matrices = {k: m.matrices().detach().cpu().numpy() for k, m in mappings.items()}  # [T, 3, 3] each
+    for t in range(model.video.frames):
+        forward, consistent, shares = consensus_flow(model, frames[t], t, options)
+        for k, mapping in mappings.items():
+            fine = mapping.residuals[-1]  # [T, gh, gw, 2]
+            valid = layer_interior(shares[..., k] > min_share, 2, 64) & consistent
+            if valid.sum() < 64:
+                continue
+            offsets = fit_grid(forward, valid, (fine.shape[1], fine.shape[2]))  # [gh, gw, 2] pixels
+            jacobian = matrices[k][t, :2, :2] / mapping.scale  # d uv / d xy in residual units
+            delta = -(offsets.reshape(-1, 2) / ppu) @ jacobian.T  # [gh * gw, 2]
+            fine[t] += torch.from_numpy(delta.reshape(fine.shape[1], fine.shape[2], 2)).to(fine)
+            moved[k].append(float(np.linalg.norm(forward[valid], axis=1).mean()))
+    return [float(np.mean(moved[k])) if moved[k] else 0.0 for k in layers]
+
+
+@torch.no_grad()
 def realign_layer(
     model: AtlasModel,
     frames: np.ndarray,  # [T, H, W, 3] uint8

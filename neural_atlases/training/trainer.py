@@ -16,7 +16,7 @@ from neural_atlases.errors import UserError
 from neural_atlases.model.atlas_model import AtlasModel
 from neural_atlases.model.losses import sum_terms
 from neural_atlases.training.optim import Adam
-from neural_atlases.training.realign import realign_layer
+from neural_atlases.training.realign import realign_layers
 from neural_atlases.training.sampler import PixelSampler
 from neural_atlases.training.variants import variant_of
 
@@ -194,8 +194,7 @@ class Trainer:
         if not variant_of(self.config.model).realigns:
             return
         frames = (self.sampler.frames * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
-        for layer in range(1, self.model.num_layers):
-            realign_layer(self.model, frames, layer)
+        realign_layers(self.model, frames, list(range(1, self.model.num_layers)))
 
     def done(self) -> bool:
         """Whether the step count is reached, or the time budget would be by the end of the run's

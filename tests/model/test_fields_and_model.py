@@ -121,6 +121,23 @@ def test_atlas_texture_is_what_forward_reads_at_texel_centres(levels, size):
     torch.testing.assert_close(read, tex.reshape(-1, 3), rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("size", [(17, 33), (25, 41), (20, 30)])
+def test_atlas_reads_each_level_where_they_align_and_equals_the_flattened_texture(size):
+    h, w = size
+    atlas = AtlasField(h, w, 4)
+    assert atlas.levels_aligned() == (size != (20, 30))  # (n - 1) a multiple of 8: every level on the finest
+    g = torch.Generator().manual_seed(h)
+    with torch.no_grad():
+        for level in atlas.levels:
+            level.copy_(torch.rand(level.shape, generator=g))
+    uv = torch.rand(500, 2, generator=g) * 2.2 - 1.1  # between texels, and outside (clamped)
+    torch.testing.assert_close(atlas(uv), atlas.read_flattened(uv), rtol=0, atol=1e-5)
+    fast = torch.autograd.grad(atlas(uv).square().sum(), list(atlas.levels))
+    plain = torch.autograd.grad(atlas.read_flattened(uv).square().sum(), list(atlas.levels))
+    for a, b in zip(fast, plain, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
+
+
 def test_atlas_single_level_texture_is_the_level():
     atlas = AtlasField(9, 13, 1)
     with torch.no_grad():

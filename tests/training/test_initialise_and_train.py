@@ -20,7 +20,9 @@ from neural_atlases.pipeline.train import TrainRequest, train_project
 from neural_atlases.pipeline.trained import checkpoint_path, load_trained
 from neural_atlases.training.checkpoint import load_checkpoint
 from neural_atlases.training.initialise import (
+    aligned_side,
     content_box,
+    largest_side,
     pixel_to_normalised_matrix,
     place_atlas,
     push_pull_fill,
@@ -111,25 +113,25 @@ def test_place_atlas_on_identity_holds_the_frame_with_the_margin(margin):
     config = ModelConfig(atlas_scale=1.0, atlas_margin=margin)
     box = content_box(np.tile(np.eye(3), (2, 1, 1)), np.ones((2, h, w)))
     geometry, to_uv = place_atlas(box, (h, w), config)
-    assert (geometry.atlas_height, geometry.atlas_width) == (h + 2 * margin, w + 2 * margin)
+    ah, aw = geometry.atlas_height, geometry.atlas_width
+    assert (ah, aw) == (aligned_side(h + 2 * margin, config), aligned_side(w + 2 * margin, config))
+    assert h + 2 * margin <= ah < h + 2 * margin + 8 and w + 2 * margin <= aw < w + 2 * margin + 8
     ys, xs = np.mgrid[0:h, 0:w]
     pix = np.stack([xs.ravel(), ys.ravel()], -1).astype(np.float64)
     uv = torch.from_numpy(_apply(to_uv, pix))
     texel = normalised_to_pixel(uv, geometry.atlas_height, geometry.atlas_width).numpy()
     np.testing.assert_allclose(texel, pix + margin, atol=1e-9)
     # nominal scale: one frame pixel is one texel
-    assert geometry.scale == pytest.approx(
-        pixels_per_unit(h, w) / pixels_per_unit(h + 2 * margin, w + 2 * margin)
-    )
+    assert geometry.scale == pytest.approx(pixels_per_unit(h, w) / pixels_per_unit(ah, aw))
 
 
 def test_place_atlas_scales_with_atlas_scale():
     geometry, to_uv = place_atlas(
         (0.0, 0.0, 47.0, 31.0), (32, 48), ModelConfig(atlas_scale=2.0, atlas_margin=2)
     )
-    assert (geometry.atlas_height, geometry.atlas_width) == (62 + 1 + 4, 94 + 1 + 4)
+    assert (geometry.atlas_height, geometry.atlas_width) == (73, 105)  # 62 + 1 + 4, 94 + 1 + 4, aligned
     texel = normalised_to_pixel(
-        torch.from_numpy(_apply(to_uv, np.array([[0.0, 0.0], [47.0, 31.0]]))), 67, 99
+        torch.from_numpy(_apply(to_uv, np.array([[0.0, 0.0], [47.0, 31.0]]))), 73, 105
     ).numpy()
     np.testing.assert_allclose(texel, [[2.0, 2.0], [96.0, 64.0]], atol=1e-9)
 
@@ -137,8 +139,7 @@ def test_place_atlas_scales_with_atlas_scale():
 def test_place_atlas_shrinks_to_the_maximum_side():
     config = ModelConfig(max_atlas_side=100, atlas_margin=4)
     geometry, _ = place_atlas((0.0, 0.0, 999.0, 499.0), (500, 1000), config)
-    assert geometry.atlas_width <= 100 and geometry.atlas_height <= 100
-    assert geometry.atlas_width >= 99
+    assert geometry.atlas_width == 97 and geometry.atlas_height <= 97  # the largest aligned side
 
 
 @pytest.mark.parametrize("box_width", [4465.882941470735, 4648.824412206103])
@@ -184,7 +185,7 @@ def test_build_model_on_a_static_clip_puts_the_frame_in_the_background_atlas():
         ModelConfig(atlas_scale=1.0, atlas_margin=margin, atlas_levels=2), frames, weights, transforms
     )
     g = model.geometries[0]
-    assert (g.atlas_height, g.atlas_width) == (h + 2 * margin, w + 2 * margin)
+    assert (g.atlas_height, g.atlas_width) == (h + 2 * margin + 1, w + 2 * margin + 1)  # odd: 2 levels align
     atlas = model.atlases[0].texture().detach().numpy()
     np.testing.assert_allclose(atlas[margin : margin + h, margin : margin + w], frame / 255.0, atol=1e-5)
     assert np.isfinite(atlas).all()
@@ -291,3 +292,10 @@ def test_a_layer_is_visible_where_no_other_foreground_layer_is():
     assert np.array_equal(visibility(weights, 1), [[[1.0, 1.0], [0.0, 0.75]]])
     assert np.array_equal(visibility(weights, 2), [[[0.0, 1.0], [1.0, 1.0]]])
     assert np.array_equal(visibility(weights[:2], 1), np.ones((1, 2, 2)))
+
+
+def test_aligned_sides_put_every_level_on_the_finest_and_respect_the_largest_side():
+    config = ModelConfig(atlas_levels=4, max_atlas_side=100)
+    assert [aligned_side(n, config) for n in (2, 9, 10, 17, 96)] == [9, 9, 17, 17, 97]
+    assert aligned_side(99, config) == largest_side(config) == 97  # 105 would pass the largest side
+    assert aligned_side(5, ModelConfig(atlas_levels=1)) == 5

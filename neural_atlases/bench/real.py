@@ -66,6 +66,8 @@ class RealClip:
     max_side: int | None = None
     targets: tuple[tuple[str, str], ...] = ()
     """``(metric, ">= x" / "<= x")`` pairs, as printed."""
+    config: str | None = None
+    """JSON of a config given to ``train -c`` (None: the default config)."""
 
 
 CHECKER_TARGETS = (("checker_background", "<= 1.5"), ("checker_foreground_0", "<= 1.5"))
@@ -103,7 +105,16 @@ CLIPS = {
             *CHECKER_TARGETS,
         ),
     ),
-    "vtest": RealClip("vtest", "vtest.avi", (0, 60), 5.0, max_side=384, targets=CHECKER_TARGETS),
+    # several independent walkers: a foreground layer for each (``model.foreground_layers`` 0)
+    "vtest": RealClip(
+        "vtest",
+        "vtest.avi",
+        (0, 60),
+        5.0,
+        max_side=384,
+        targets=CHECKER_TARGETS,
+        config='{"model": {"foreground_layers": 0}}',
+    ),
 }
 """The clips, by name."""
 
@@ -156,6 +167,7 @@ def measure_trained(root: Path, frames: np.ndarray, sheet: Path | None = None) -
         "reconstruction_psnr": video_psnr(recon, frames)[0],
         "sticker_psnr": warp_psnr(sticker, forward, backward, changed_pixels(sticker, frames)),
         "foreground_share": float(fg.mean()),
+        "foreground_layers": float(baked.num_layers - 1),
     }
     reference = reference_masks(root, frames)
     if reference is not None:
@@ -241,9 +253,12 @@ def run_clip(clip: RealClip, out: Path, scale: float, sheets: Path | None) -> di
     run_cli(*init)
     minutes = clip.minutes * scale
     log: list[str] = []  # what a user sees of train with its stderr in a file
-    seconds, peak_gb = run_cli(
-        "train", "-p", str(root), "--max-minutes", f"{minutes:g}", "--restart", stderr_lines=log
-    )
+    train = ["train", "-p", str(root), "--max-minutes", f"{minutes:g}", "--restart"]
+    if clip.config is not None:
+        config_path = out / f"real_{clip.name}.json"
+        config_path.write_text(clip.config + "\n")
+        train += ["-c", str(config_path)]
+    seconds, peak_gb = run_cli(*train, stderr_lines=log)
     state = read_checkpoint(root / "results" / "checkpoints" / "checkpoint.pt")["state"]
     frames = read_frames(Project(root).frames_dir)
     sheet = sheets / f"real_{clip.name}.png" if sheets else root / "contact_sheet.png"
@@ -262,6 +277,7 @@ def run_clip(clip: RealClip, out: Path, scale: float, sheets: Path | None) -> di
 ROWS = (
     ("reconstruction PSNR (dB)", "reconstruction_psnr"),
     ("sticker warp PSNR (dB)", "sticker_psnr"),
+    ("foreground layers", "foreground_layers"),
     ("foreground share of the pixels", "foreground_share"),
     ("atlas weave (checker), background", "checker_background"),
     ("atlas weave (checker), foreground", "checker_foreground_0"),

@@ -58,7 +58,11 @@ class Prepared:
     fingerprint: str
     layer_weights: np.ndarray | None = None  # [L + 1, T, H, W] each layer's pixels, background first
     scribbles: np.ndarray | None = None  # [T, H, W] int16 labels (io.scribbles), None without
-    foreground_layers: int = 1  # the config's, or the number found when it says 0
+
+    @property
+    def foreground_layers(self) -> int:
+        """The config's, or the number of subjects found when it says 0."""
+        return self.transforms.shape[0] - 1
 
 
 def _flow_options(config: Config) -> FlowOptions:
@@ -114,9 +118,7 @@ def prepare(project: Project, config: Config) -> Prepared:
     scribble_id = None if scribbles is None else _digest(scribbles)
     seeds = None
     if layers != 1:
-        seeds = _seeds(
-            project, masks, flows, scribbles, layers or -config.model.max_foreground_layers, mask_id
-        )
+        seeds = _seeds(project, masks, flows, scribbles, layers, config.model.max_foreground_layers, mask_id)
         if not layers:  # one layer for each subject found (model.foreground_layers 0)
             layers = max(1, int(seeds.max()) + 1)
             print(f"foreground: {layers} separate subject(s), a layer each", file=sys.stderr)
@@ -135,9 +137,7 @@ def prepare(project: Project, config: Config) -> Prepared:
             )
     ids = {"frames": frames_id, "masks": mask_id} | ({} if scribbles is None else {"scribbles": scribble_id})
     fingerprint = hashlib.sha256(cache_key(**ids).encode()).hexdigest()[:16]
-    return Prepared(
-        frames, masks, flows, transforms, corrections, fingerprint, np.stack(weights), scribbles, layers
-    )
+    return Prepared(frames, masks, flows, transforms, corrections, fingerprint, np.stack(weights), scribbles)
 
 
 def _digest(array: np.ndarray) -> str:
@@ -150,12 +150,13 @@ def _seeds(
     flows: list[FlowField],
     scribbles: np.ndarray | None,
     layers: int,
+    most: int,
     mask_id: str,
 ) -> np.ndarray:
     """Pixels known to be each foreground layer's on some frames, ``[T, H, W]`` int16 (``NONE``
-    elsewhere): the scribbles'; without them, with ``layers < 0``, one layer for each separate
-    subject, at most ``-layers`` (``instance_seeds``, cached), else the ``layers`` dominant motions
-    of frame 0 (``motion_seeds``)."""
+    elsewhere): the scribbles'; without them, with ``layers`` 0, one layer for each separate
+    subject, at most ``most`` (``instance_seeds``, cached), else the ``layers`` dominant motions of
+    frame 0 (``motion_seeds``)."""
     if scribbles is not None:
         return np.where(scribbles > 0, scribbles - 1, NONE).astype(np.int16)
     if not flows or flows[0].gap != 1:  # one frame: no motion to tell subjects apart
@@ -166,11 +167,11 @@ def _seeds(
 
     def compute() -> dict[str, np.ndarray]:
         with _stage("finding separate subjects", 1):
-            seeds = instance_seeds(masks, f.forward, f.backward, -layers)
+            seeds = instance_seeds(masks, f.forward, f.backward, most)
         return {"seeds": seeds}
 
     key = cache_key(
-        masks=mask_id, most=-layers, share=INSTANCE_MIN_SHARE, seen=INSTANCE_SEEN, parts=INSTANCE_PARTS
+        masks=mask_id, most=most, share=INSTANCE_MIN_SHARE, seen=INSTANCE_SEEN, parts=INSTANCE_PARTS
     )
     return cached(project.cache_dir / "instances.npz", key, compute)["seeds"]
 

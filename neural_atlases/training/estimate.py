@@ -18,7 +18,7 @@ import torch
 
 from neural_atlases.model.losses import sum_terms
 from neural_atlases.preprocess.flow import FlowOptions
-from neural_atlases.training.realign import REALIGN_MIN_SHARE, consensus_flow_near, frame_shares
+from neural_atlases.training.realign import layer_flows
 from neural_atlases.training.trainer import Trainer
 from neural_atlases.training.variants import variant_of
 
@@ -75,9 +75,7 @@ def measure_rates(trainer: Trainer, eval_frames: list[int], trials: int = TRIALS
     if variant_of(trainer.config.model).realigns and trainer.model.num_layers > 1:
         frame = (trainer.sampler.frames[0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
         start = time.perf_counter()
-        shares = frame_shares(trainer.model, 0)
-        for k in range(1, trainer.model.num_layers):
-            consensus_flow_near(trainer.model, frame, 0, FlowOptions(), shares[..., k] > REALIGN_MIN_SHARE)
+        layer_flows(trainer.model, frame, 0, list(range(1, trainer.model.num_layers)), FlowOptions())
         realign_seconds = (time.perf_counter() - start) * trainer.model.video.frames
     trainer.sampler.generator.set_state(sampler_state)
     torch.set_rng_state(torch_state)

@@ -77,10 +77,26 @@ def consensus_flow_near(
     return forward, consistent
 
 
-def frame_shares(model: AtlasModel, t: int) -> np.ndarray:
-    """Every layer's share at every pixel of frame ``t``, ``[H, W, L + 1]`` (no atlas colour read)."""
+@torch.no_grad()
+def layer_flows(
+    model: AtlasModel,
+    frame: np.ndarray,  # [H, W, 3] uint8
+    t: int,
+    layers: list[int],
+    options: FlowOptions,
+    min_share: float = REALIGN_MIN_SHARE,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each of ``layers``' flow against the reconstruction on frame ``t`` and where it counts: the
+    shares at every pixel (no atlas colour read), then ``consensus_flow_near`` on the layer's
+    interior (share over ``min_share``, 2 pixels in). One ``(flow [H, W, 2], valid [H, W])`` a layer."""
     _, shares, _ = model.frame_maps(t)
-    return shares.reshape(model.video.height, model.video.width, -1).cpu().numpy()
+    shares_hw = shares.reshape(model.video.height, model.video.width, -1).cpu().numpy()
+    out = []
+    for k in layers:
+        inside = layer_interior(shares_hw[..., k] > min_share, 2, 64)
+        forward, consistent = consensus_flow_near(model, frame, t, options, inside)
+        out.append((forward, inside & consistent))
+    return out
 
 
 @torch.no_grad()
@@ -105,13 +121,10 @@ def realign_layers(
     ppu = pixels_per_unit(model.video.height, model.video.width)
     matrices = {k: m.matrices().detach().cpu().numpy() for k, m in mappings.items()}  # [T, 3, 3] each
     for t in range(model.video.frames):
-        shares = frame_shares(model, t)
+        flows = layer_flows(model, frames[t], t, list(mappings), options, min_share)
         deltas = []  # every layer's, applied once all are measured: the same reconstruction for all
-        for k, mapping in mappings.items():
+        for (k, mapping), (forward, valid) in zip(mappings.items(), flows, strict=True):
             fine = mapping.residuals[-1]  # [T, gh, gw, 2]
-            inside = layer_interior(shares[..., k] > min_share, 2, 64)
-            forward, consistent = consensus_flow_near(model, frames[t], t, options, inside)
-            valid = inside & consistent
             if valid.sum() < 64:
                 continue
             offsets = fit_grid(forward, valid, (fine.shape[1], fine.shape[2]))  # [gh, gw, 2] pixels

@@ -22,15 +22,19 @@ def test_estimate_counts_steps_and_evaluations():
     assert estimate_seconds(0, 500, rates, None) == 0.0
 
 
-def test_measuring_changes_nothing_of_the_training():
+def _tiny_trainer(train: dict) -> Trainer:
+    """A trainer of a one-layer model on a 3-frame 32x24 scene, with ``train`` settings."""
     scene = make_scene(SceneConfig(width=32, height=24, frames=3))
-    config = from_dict({"train": {"batch_size": 256}})
-    t = scene.frames.shape[0]
-    identity = np.broadcast_to(np.eye(3), (2, t, 3, 3)).copy()
+    config = from_dict({"train": train})
+    identity = np.broadcast_to(np.eye(3), (2, scene.frames.shape[0], 3, 3)).copy()
     masks = (scene.alpha > 0.5).astype(np.float32)
     model = build_model(config.model, scene.frames, np.stack([1.0 - masks, masks]), identity)
-    sampler = PixelSampler(scene.frames, masks, [], torch.device("cpu"), seed=0)
-    trainer = Trainer(model, sampler, config)
+    return Trainer(model, PixelSampler(scene.frames, masks, [], torch.device("cpu"), seed=0), config)
+
+
+def test_measuring_changes_nothing_of_the_training():
+    trainer = _tiny_trainer({"batch_size": 256})
+    model, sampler = trainer.model, trainer.sampler
     before = {k: v.clone() for k, v in model.state_dict().items()}
     sampler_state, torch_state = sampler.generator.get_state(), torch.get_rng_state()
 
@@ -46,14 +50,7 @@ def test_measuring_changes_nothing_of_the_training():
 
 
 def test_a_budget_keeps_back_the_final_realignments_and_evaluation():
-    scene = make_scene(SceneConfig(width=32, height=24, frames=3))
-    config = from_dict({"train": {"batch_size": 256, "realign_final": 5}})
-    t = scene.frames.shape[0]
-    identity = np.broadcast_to(np.eye(3), (2, t, 3, 3)).copy()
-    masks = (scene.alpha > 0.5).astype(np.float32)
-    model = build_model(config.model, scene.frames, np.stack([1.0 - masks, masks]), identity)
-    sampler = PixelSampler(scene.frames, masks, [], torch.device("cpu"), seed=0)
-    trainer = Trainer(model, sampler, config)
+    trainer = _tiny_trainer({"batch_size": 256, "realign_final": 5})
     trainer.state.seconds, trainer.state.budget_seconds = 90.0, 100.0
     assert trainer.finish_seconds() == 0.0 and not trainer.done()  # nothing measured yet
     trainer.realign_seconds, trainer.eval_seconds = 1.5, 0.5
